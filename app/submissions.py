@@ -1,0 +1,84 @@
+"""Turning a validated request into a queued export: one path for REST and MCP.
+
+The order keeps promises when a dependency is down: Redis is checked first (so an
+outage answers 503 before anything is written), then the `export-requests` document is
+created in Payload (the durable record), then the job is queued. If queueing fails
+after the document exists, the document is marked failed with the reason, so no
+document is left `queued` with no job behind it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from starlette.concurrency import run_in_threadpool
+
+from app.auth import Caller
+from app.settings import Settings
+from cms_client import CMSError, PayloadClient
+from jobs import queue
+from jobs.export_requests import new_doc
+from jobs.state import ExportType, JobState, JobStatus, utcnow
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """The connections the web process holds, opened in the app's lifespan."""
+
+    settings: Settings
+    redis: Redis
+    cms: PayloadClient
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def submit_export(
+    services: Services,
+    caller: Caller,
+    export_type: ExportType,
+    project_id: int | str,
+    params: dict[str, Any],
+    *,
+    source: str = "rest",
+) -> JobState:
+    state = JobState(
+        job_id=new_job_id(), type=export_type, project_id=project_id, params=params,
+        requested_by=caller.user_id, source=source,
+    )
+    return await run_in_threadpool(_record_and_queue, services, state)
+
+
+def _record_and_queue(services: Services, state: JobState) -> JobState:
+    services.redis.ping()
+    collection = services.settings.collections.export_requests
+    doc = services.cms.create(collection, new_doc(state))
+    state.request_doc_id = doc.get("id")
+    try:
+        queue.submit(services.redis, services.settings, state)
+    except RedisError as exc:
+        _mark_unqueued(services, state, exc)
+        raise
+    logger.info("job %s: %s export of project %s queued (export request %s)",
+                state.job_id, state.type.value, state.project_id, state.request_doc_id)
+    return state
+
+
+def _mark_unqueued(services: Services, state: JobState, exc: RedisError) -> None:
+    sentence = f"could not be queued: the job queue (Redis) failed ({exc.__class__.__name__})"
+    try:
+        services.cms.update(
+            services.settings.collections.export_requests, state.request_doc_id or "",
+            {"status": JobStatus.FAILED.value, "error": sentence, "finishedAt": utcnow()},
+        )
+    except CMSError:
+        logger.exception("job %s: could not mark export request %s failed",
+                         state.job_id, state.request_doc_id)

@@ -1,0 +1,725 @@
+"""The project PDF brief: Payload documents in, a designed, deterministic PDF out.
+
+``render_brief(data, out_path, options=...)`` renders a Jinja2 template (autoescape
+on) to HTML and that HTML to PDF with xhtml2pdf. The job fetches everything first
+and hands it over as :class:`BriefData`; rendering reads nothing else:
+
+* the template's own files and fonts, and the images in ``BriefData.images``
+  (downscaled with Pillow into a temporary directory beside ``out_path``) are
+  the only files the link callback resolves; every other URL or path in the
+  document is refused, and the resource policy forbids the network outright;
+* ``exported_at`` is the only clock: the PDF's dates and document ID derive
+  from it, so the same data and options give a byte-identical file.
+
+Errors::
+
+    BriefError            a sentence a person can act on
+      (template not found, template error, render failed, output not writable)
+
+Options are a pydantic model that rejects unknown fields (a 422 upstream).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+from markupsafe import Markup
+from PIL import Image, ImageOps, UnidentifiedImageError
+from pydantic import BaseModel, ConfigDict, Field
+
+from jobs.richtext import (
+    CJK_CLASS,
+    FONTS_DIR,
+    font_runs,
+    lexical_html,
+    plain_text,
+    text_direction,
+    text_html,
+)
+
+log = logging.getLogger(__name__)
+
+BUILTIN_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "brief"
+DEFAULT_TEMPLATE = "default"
+TEMPLATE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+ENTRY_TEMPLATE = "brief.html"
+
+SectionName = Literal["cover", "toc", "summary", "details", "scripts", "media"]
+ALL_SECTIONS: tuple[SectionName, ...] = ("cover", "toc", "summary", "details", "scripts", "media")
+
+#: Longest side, in pixels, of an image as embedded.
+COVER_MAX_PX = 1600
+INLINE_MAX_PX = 1200
+THUMB_MAX_PX = 300
+JPEG_QUALITY = 85
+#: Images larger than this are not decoded at all (a decompression bomb guard).
+MAX_IMAGE_PIXELS = 120_000_000
+#: Generic field values are cut here so one huge JSON field cannot fill a table cell
+#: taller than a page (an xhtml2pdf error).
+MAX_VALUE_CHARS = 1500
+#: Inline render limit: a bound, not a precise stop (checked between flowables).
+MAX_RENDER_S = 600.0
+
+PAGE_SIZES_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
+MARGIN_MM = 20.0
+MM_PER_PX_96DPI = 25.4 / 96
+
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+_SKIP_DETAIL_FIELDS = frozenset(
+    {"id", "title", "logline", "summary", "coverImage", "media", "scripts", "createdAt",
+     "updatedAt", "_status", "slug"}
+)  # fmt: skip
+
+
+class BriefError(Exception):
+    """The brief could not be rendered; the message says what to change."""
+
+
+class BriefOptions(BaseModel):
+    """What a caller may choose about a brief. Unknown fields are rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sections: list[SectionName] | None = None
+    paperSize: Literal["A4", "Letter"] = "A4"
+    orientation: Literal["portrait", "landscape"] = "portrait"
+    includeMediaAppendix: bool = True
+    includeThumbnails: bool = True
+    template: str = Field(DEFAULT_TEMPLATE, pattern=TEMPLATE_NAME_PATTERN)
+
+    def enabled(self) -> tuple[SectionName, ...]:
+        """The sections to render, in document order."""
+        chosen = set(self.sections) if self.sections is not None else set(ALL_SECTIONS)
+        if not self.includeMediaAppendix:
+            chosen.discard("media")
+        return tuple(s for s in ALL_SECTIONS if s in chosen)
+
+
+@dataclass(frozen=True)
+class BriefData:
+    """Everything a brief shows, fetched by the job beforehand."""
+
+    project: dict[str, Any]
+    scripts: list[dict[str, Any]]
+    media: list[dict[str, Any]]
+    images: Mapping[str, Path]
+    exported_at: datetime
+    service_version: str
+
+
+@dataclass(frozen=True)
+class BriefInfo:
+    """What was written."""
+
+    pages: int
+    bytes: int
+
+
+# --------------------------------------------------------------------------- #
+# Entry point
+# --------------------------------------------------------------------------- #
+
+
+def render_brief(
+    data: BriefData,
+    out_path: Path,
+    *,
+    options: BriefOptions,
+    templates_dir: Path | None = None,
+) -> BriefInfo:
+    """Render the brief for ``data`` to ``out_path`` (replaced atomically).
+
+    ``templates_dir`` is a deployment's directory of ``<template name>/brief.html``
+    (and ``brief.css``, ``fonts/``, assets); files it lacks come from the built-in
+    template. Raises :class:`BriefError`.
+    """
+    template_dirs = resolve_template_dirs(options.template, templates_dir)
+    out_path = Path(out_path)
+    if not out_path.parent.is_dir():
+        raise BriefError(f"cannot write the brief to {out_path}: {out_path.parent} does not exist")
+    with tempfile.TemporaryDirectory(prefix=".brief-", dir=out_path.parent) as tmp:
+        images = ImageStore(data.images, Path(tmp))
+        html = build_html(data, options, template_dirs, images)
+        pdf = html_to_pdf(html, template_dirs, images, exported_at=data.exported_at)
+    _write_atomically(out_path, pdf)
+    return BriefInfo(pages=count_pages(pdf), bytes=len(pdf))
+
+
+def resolve_template_dirs(name: str, templates_dir: Path | None = None) -> list[Path]:
+    """The directories a template's files are looked up in, most specific first."""
+    if not re.fullmatch(TEMPLATE_NAME_PATTERN, name):
+        raise BriefError(f"template name {name!r} is not allowed: use letters, digits, - and _")
+    dirs: list[Path] = []
+    if templates_dir is not None:
+        candidate = Path(templates_dir) / name
+        if (candidate / ENTRY_TEMPLATE).is_file():
+            dirs.append(candidate.resolve())
+    if (BUILTIN_TEMPLATES_DIR / name / ENTRY_TEMPLATE).is_file():
+        dirs.append(BUILTIN_TEMPLATES_DIR / name)
+    if not dirs:
+        where = f"{templates_dir}/{name}/ or " if templates_dir is not None else ""
+        raise BriefError(
+            f"template {name!r} not found: no {ENTRY_TEMPLATE} in {where}"
+            f"{BUILTIN_TEMPLATES_DIR}/{name}/"
+        )
+    default = BUILTIN_TEMPLATES_DIR / DEFAULT_TEMPLATE
+    if default not in dirs:
+        dirs.append(default)
+    return dirs
+
+
+def _write_atomically(out_path: Path, pdf: bytes) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=".brief-", suffix=".pdf", dir=out_path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pdf)
+        os.replace(tmp_name, out_path)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise BriefError(f"cannot write the brief to {out_path}: {exc}") from exc
+
+
+def count_pages(pdf: bytes) -> int:
+    """Pages in a PDF the renderer wrote."""
+    import io
+
+    import pypdf
+
+    return len(pypdf.PdfReader(io.BytesIO(pdf)).pages)
+
+
+# --------------------------------------------------------------------------- #
+# Images: only BriefData.images, downscaled before embedding
+# --------------------------------------------------------------------------- #
+
+IMAGE_SCHEME = "image:"
+
+
+@dataclass
+class _Prepared:
+    src: str
+    width_px: int
+    height_px: int
+
+
+@dataclass
+class ImageStore:
+    """Downscaled copies of the job's images, addressed as ``image:<name>`` in HTML."""
+
+    sources: Mapping[str, Path]
+    directory: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    _done: dict[tuple[str, int], _Prepared | None] = field(default_factory=dict)
+
+    def get(self, media_id: object, max_px: int) -> _Prepared | None:
+        """The embedded copy of media ``media_id`` at most ``max_px`` wide/high, or None."""
+        key = (str(media_id), max_px)
+        if key not in self._done:
+            self._done[key] = self._prepare(str(media_id), max_px)
+        return self._done[key]
+
+    def path_for(self, src: str) -> Path | None:
+        """The local file an ``image:`` src names, if this store wrote it."""
+        if not src.startswith(IMAGE_SCHEME):
+            return None
+        return self.files.get(src[len(IMAGE_SCHEME) :])
+
+    def _prepare(self, media_id: str, max_px: int) -> _Prepared | None:
+        source = self.sources.get(media_id)
+        if source is None:
+            return None
+        name = f"img{len(self.files) + 1}"
+        try:
+            dest, size = downscale(Path(source), self.directory / name, max_px)
+        except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
+            log.warning("brief: media %s (%s) is not a usable image: %s", media_id, source, exc)
+            return None
+        self.files[name] = dest
+        return _Prepared(IMAGE_SCHEME + name, *size)
+
+
+def downscale(source: Path, dest_stem: Path, max_px: int) -> tuple[Path, tuple[int, int]]:
+    """Write ``source`` at most ``max_px`` on its long side: JPEG, or PNG if transparent."""
+    with Image.open(source) as opened:
+        if opened.width * opened.height > MAX_IMAGE_PIXELS:
+            raise ValueError(
+                f"{opened.width}x{opened.height} px is over {MAX_IMAGE_PIXELS:,} pixels"
+            )
+        opened.draft("RGB", (max_px, max_px))  # JPEG: decode at a reduced scale
+        image = ImageOps.exif_transpose(opened)
+        image.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
+        if image.mode in ("RGBA", "LA", "P") and _has_alpha(image):
+            dest = dest_stem.with_suffix(".png")
+            image.convert("RGBA").save(dest, "PNG")
+        else:
+            dest = dest_stem.with_suffix(".jpg")
+            image.convert("RGB").save(dest, "JPEG", quality=JPEG_QUALITY)
+        return dest, image.size
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    if image.mode == "P":
+        return "transparency" in image.info
+    low, _high = image.getchannel("A").getextrema()
+    return isinstance(low, (int, float)) and low < 255
+
+
+# --------------------------------------------------------------------------- #
+# The view the template sees
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Page geometry in millimetres, for CSS and for fitting images."""
+
+    paper: str
+    orientation: str
+    width_mm: float
+    height_mm: float
+    margin_mm: float = MARGIN_MM
+
+    @property
+    def frame_width_mm(self) -> float:
+        return self.width_mm - 2 * self.margin_mm
+
+    @property
+    def frame_height_mm(self) -> float:
+        return self.height_mm - 2 * self.margin_mm - 10
+
+    @property
+    def css_size(self) -> str:
+        return f"{self.paper.lower()} {self.orientation}"
+
+
+def layout_for(options: BriefOptions) -> Layout:
+    """The page geometry an options object asks for."""
+    w, h = PAGE_SIZES_MM[options.paperSize]
+    if options.orientation == "landscape":
+        w, h = h, w
+    return Layout(options.paperSize, options.orientation, w, h)
+
+
+def _fit(image: _Prepared, box_w_mm: float, box_h_mm: float) -> dict[str, Any]:
+    natural_w = image.width_px * MM_PER_PX_96DPI * 2  # 192 dpi: crisp, and never tiny
+    scale = min(box_w_mm / image.width_px, box_h_mm / image.height_px)
+    scale = min(scale, natural_w / image.width_px)
+    return {
+        "src": image.src,
+        "width": f"{image.width_px * scale:.1f}mm",
+        "height": f"{image.height_px * scale:.1f}mm",
+    }
+
+
+def build_view(data: BriefData, options: BriefOptions, images: ImageStore) -> dict[str, Any]:
+    """The template context: display-ready values, rich text already as safe HTML."""
+    layout = layout_for(options)
+    project = data.project
+    sections = options.enabled()
+
+    def inline_image(media_id: str) -> str | None:
+        prepared = images.get(media_id, INLINE_MAX_PX)
+        return prepared.src if prepared else None
+
+    return {
+        "sections": sections,
+        "layout": layout,
+        "project": project,
+        "title": str(project.get("title") or "Untitled project"),
+        "title_dir": text_direction(str(project.get("title") or "")),
+        "logline": project.get("logline") or "",
+        "summary": lexical_html(project.get("summary"), image_src=inline_image),
+        "cover": _cover(project, images, layout) if "cover" in sections else None,
+        "details": _details(project) if "details" in sections else [],
+        "scripts": [_script(s, inline_image) for s in data.scripts]
+        if "scripts" in sections
+        else [],
+        "media": _media_rows(data.media, images, options) if "media" in sections else [],
+        "show_thumbnails": options.includeThumbnails,
+        "exported_at": format_date(data.exported_at),
+        "exported_at_iso": _utc(data.exported_at).isoformat(),
+        "service_version": data.service_version,
+        "counts": {"scripts": len(data.scripts), "media": len(data.media)},
+    }
+
+
+def _cover(project: Mapping[str, Any], images: ImageStore, layout: Layout) -> dict[str, Any] | None:
+    ref = project.get("coverImage")
+    media_id = ref.get("id") if isinstance(ref, Mapping) else ref
+    if media_id is None:
+        return None
+    prepared = images.get(media_id, COVER_MAX_PX)
+    if prepared is None:
+        return None
+    fitted = _fit(prepared, layout.frame_width_mm, layout.frame_height_mm * 0.5)
+    alt = ref.get("alt") if isinstance(ref, Mapping) else None
+    return {**fitted, "alt": plain_text(alt or "Cover image")}
+
+
+def _script(doc: Mapping[str, Any], image_src: Callable[[str], str | None]) -> dict[str, Any]:
+    title = str(doc.get("title") or f"Untitled {doc.get('kind') or 'script'}")
+    kind = str(doc.get("kind") or "script")
+    return {
+        "id": doc.get("id"),
+        "title": title,
+        "title_dir": text_direction(title),
+        "kind": kind,
+        "kind_label": kind.capitalize(),
+        "body": lexical_html(doc.get("body"), image_src=image_src),
+    }
+
+
+def _details(project: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, value in project.items():
+        if key in _SKIP_DETAIL_FIELDS or _is_empty(value):
+            continue
+        rows.append({"key": key, "label": humanize(key), "value": render_value(value)})
+    return rows
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def humanize(key: str) -> str:
+    """``releaseDate`` / ``release_date`` -> ``Release date``."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key).replace("_", " ").split()
+    return " ".join(words).capitalize() if words else key
+
+
+def render_value(value: object, depth: int = 0) -> Markup:
+    """A Payload field value as safe HTML: rich text, tables of rows, or text."""
+    if isinstance(value, Mapping) and isinstance(value.get("root"), Mapping):
+        return lexical_html(value)
+    if isinstance(value, bool):
+        return Markup("Yes" if value else "No")
+    if isinstance(value, Mapping) and "filename" in value and "mimeType" in value:
+        return text_html(value["filename"])
+    if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+        return _rows_table(value, depth) if depth < 2 else text_html(_truncate(value))
+    if isinstance(value, list):
+        return text_html(", ".join(_scalar(v) for v in value))
+    if isinstance(value, Mapping) and depth < 2:
+        return _rows_table([value], depth)
+    return text_html(_truncate(value))
+
+
+def _rows_table(rows: Sequence[Mapping[str, Any]], depth: int) -> Markup:
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns and k != "id"]
+    columns = columns[:6]
+    head = Markup("").join(Markup("<th>{}</th>").format(humanize(c)) for c in columns)
+    body = Markup("").join(
+        Markup("<tr>{}</tr>").format(
+            Markup("").join(
+                Markup("<td>{}</td>").format(render_value(row.get(c), depth + 1)) for c in columns
+            )
+        )
+        for row in rows[:200]
+    )
+    return Markup('<table class="value-table" repeat="1"><tr>{}</tr>{}</table>').format(head, body)
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, Mapping):
+        return str(value.get("title") or value.get("name") or value.get("id") or _truncate(value))
+    return _truncate(value)
+
+
+def _truncate(value: object) -> str:
+    text = value if isinstance(value, str) else _json(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + " …"
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _media_rows(
+    media: Sequence[Mapping[str, Any]], images: ImageStore, options: BriefOptions
+) -> list[dict[str, Any]]:
+    rows = []
+    for item in media:
+        thumb = None
+        mime = str(item.get("mimeType") or "")
+        if options.includeThumbnails and mime.startswith("image/"):
+            prepared = images.get(item.get("id"), THUMB_MAX_PX)
+            thumb = _fit(prepared, 24, 16) if prepared else None
+        rows.append(
+            {
+                "id": item.get("id"),
+                "filename": str(item.get("filename") or f"media {item.get('id')}"),
+                "alt": item.get("alt") or "",
+                "type": mime or "unknown",
+                "size": human_size(item.get("filesize")),
+                "dimensions": _dimensions(item),
+                "duration": format_duration(item.get("duration")),
+                "thumb": thumb,
+            }
+        )
+    return rows
+
+
+def _dimensions(item: Mapping[str, Any]) -> str:
+    w, h = item.get("width"), item.get("height")
+    if isinstance(w, (int, float)) and isinstance(h, (int, float)) and w and h:
+        return f"{int(w)} × {int(h)} px"
+    return ""
+
+
+def human_size(size: object) -> str:
+    """Bytes as people read them: ``2.4 MB`` (decimal units, like file managers)."""
+    if not isinstance(size, (int, float)) or isinstance(size, bool) or size < 0:
+        return ""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return ""  # pragma: no cover
+
+
+def format_duration(seconds: object) -> str:
+    """``83.4`` -> ``1:23``; ``3725`` -> ``1:02:05``; anything else -> empty."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+        return ""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def format_date(moment: datetime) -> str:
+    """``25 November 2025, 14:03 UTC`` whatever the locale."""
+    utc = _utc(moment)
+    return f"{utc.day} {_MONTHS[utc.month - 1]} {utc.year}, {utc:%H:%M} UTC"
+
+
+# --------------------------------------------------------------------------- #
+# HTML
+# --------------------------------------------------------------------------- #
+
+
+def _finalize(value: object) -> object:
+    # Every {{ expression }} passes through here before autoescape: plain text is
+    # escaped and given its fonts (CJK, RTL, emoji markers); Markup is kept.
+    if value is None:
+        return ""
+    if isinstance(value, (Markup, int, float)):
+        return value
+    return text_html(value)
+
+
+def make_environment(template_dirs: Sequence[Path]) -> jinja2.Environment:
+    """The Jinja2 environment templates render in (autoescape on, no undefined names)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["plain"] = plain_text
+    env.filters["text"] = text_html
+    env.filters["dir"] = text_direction
+    return env
+
+
+def build_html(
+    data: BriefData, options: BriefOptions, template_dirs: Sequence[Path], images: ImageStore
+) -> str:
+    """The final HTML of the brief (what xhtml2pdf is given)."""
+    env = make_environment(template_dirs)
+    try:
+        template = env.get_template(ENTRY_TEMPLATE)
+        return template.render(build_view(data, options, images))
+    except jinja2.TemplateError as exc:
+        where = getattr(exc, "filename", None) or ENTRY_TEMPLATE
+        line = getattr(exc, "lineno", None)
+        raise BriefError(
+            f"template {options.template!r} failed ({where}, line {line}): {exc}"
+        ) from exc
+
+
+# --------------------------------------------------------------------------- #
+# PDF
+# --------------------------------------------------------------------------- #
+
+_RENDER_LOCK = threading.Lock()
+
+
+class LinkCallback:
+    """xhtml2pdf's link_callback: resolves the brief's own names, refuses the rest.
+
+    ``font:<file>`` -> a template's ``fonts/`` or the shipped fonts,
+    ``asset:<path>`` -> a file in the template's directories,
+    ``image:<name>`` -> a downscaled image of this render.
+    Everything else (http, file, data, absolute or relative paths) gets a path
+    that does not exist inside the scratch directory, so nothing is read.
+    """
+
+    def __init__(self, template_dirs: Sequence[Path], images: ImageStore) -> None:
+        self.template_dirs = list(template_dirs)
+        self.images = images
+        self.refused: list[str] = []
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """Directories the resource policy lets xhtml2pdf read."""
+        return (self.images.directory, FONTS_DIR, *self.template_dirs)
+
+    def __call__(self, uri: object, rel: object = None) -> str:
+        found = self.resolve(str(uri))
+        if found is None:
+            self.refused.append(str(uri)[:200])
+            log.warning("brief: refused to load %r", str(uri)[:200])
+            return str(self.images.directory / "refused.invalid")
+        return str(found)
+
+    def resolve(self, uri: str) -> Path | None:
+        """The local file ``uri`` names, or None when it is not one of ours."""
+        if uri.startswith(IMAGE_SCHEME):
+            return self.images.path_for(uri)
+        if uri.startswith("font:"):
+            dirs = [d / "fonts" for d in self.template_dirs] + [FONTS_DIR]
+            return _safe_lookup(dirs, uri[len("font:") :])
+        if uri.startswith("asset:"):
+            return _safe_lookup(self.template_dirs, uri[len("asset:") :])
+        return None
+
+
+def _safe_lookup(dirs: Sequence[Path], relative: str) -> Path | None:
+    if not relative or relative.startswith(("/", "\\")) or "\\" in relative or "\0" in relative:
+        return None
+    if any(part in ("", ".", "..") for part in relative.split("/")):
+        return None
+    for base in dirs:
+        candidate = (base / relative).resolve()
+        if candidate.is_file() and candidate.is_relative_to(base.resolve()):
+            return candidate
+    return None
+
+
+def html_to_pdf(
+    html: str, template_dirs: Sequence[Path], images: ImageStore, *, exported_at: datetime
+) -> bytes:
+    """Convert the brief's HTML to PDF bytes, reading only the brief's own files."""
+    import io
+
+    from xhtml2pdf import pisa
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+    callback = LinkCallback(template_dirs, images)
+    policy = ResourceAccessPolicy(
+        allow_remote=False,
+        base_dir=None,
+        extra_roots=callback.roots,
+        max_image_pixels=MAX_IMAGE_PIXELS,
+        max_render_seconds=MAX_RENDER_S,
+    )
+    out = io.BytesIO()
+    try:
+        with deterministic_pdf(exported_at):
+            status = pisa.CreatePDF(html, dest=out, link_callback=callback, resource_policy=policy)
+    except Exception as exc:
+        raise BriefError(f"the PDF renderer failed: {type(exc).__name__}: {exc}") from exc
+    if status.err:
+        raise BriefError(f"the PDF renderer reported {status.err} error(s); see the worker log")
+    return out.getvalue()
+
+
+@contextmanager
+def deterministic_pdf(exported_at: datetime) -> Iterator[None]:
+    """Make ReportLab's output a function of its input and ``exported_at``.
+
+    ReportLab stamps each PDF with the wall clock, and its document ID hashes
+    that stamp: both are pinned to ``exported_at`` (invariant mode, plus the
+    stamp itself). xhtml2pdf's table of contents draws each entry in one font;
+    entries get the CJK font for CJK runs. Both are process-wide settings, so
+    they are changed and restored under a lock.
+    """
+    from reportlab import rl_config
+    from reportlab.pdfbase import pdfdoc
+    from xhtml2pdf import context as pisa_context
+
+    epoch = _utc(exported_at).timestamp()
+
+    def stamp(invariant: object = None) -> Any:
+        from reportlab.lib.utils import TimeStamp
+
+        fixed = TimeStamp(invariant=1)
+        fixed.t = epoch
+        fixed.lt = _utc(exported_at).timetuple()
+        fixed.YMDhms = tuple(fixed.lt)[:6]
+        return fixed
+
+    with _RENDER_LOCK:
+        saved = (rl_config.invariant, pdfdoc.TimeStamp, pisa_context.PmlTableOfContents)
+        rl_config.invariant = 1
+        pdfdoc.TimeStamp = stamp
+        pisa_context.PmlTableOfContents = _script_aware_toc(saved[2])
+        try:
+            yield
+        finally:
+            rl_config.invariant, pdfdoc.TimeStamp, pisa_context.PmlTableOfContents = saved
+
+
+#: The CSS font family the templates give CJK runs (``@font-face`` in brief.css).
+CJK_FONT_FAMILY = "briefcjk"
+
+
+@lru_cache(maxsize=4)
+def _script_aware_toc(base: type[Any]) -> type[Any]:
+    """xhtml2pdf's table of contents, with CJK runs of an entry set in the CJK font."""
+
+    class ScriptAwareTOC(base):  # type: ignore[misc]
+        def addEntry(self, level: int, text: str, pageNum: int, key: object = None) -> None:
+            super().addEntry(level, _toc_markup(text), pageNum, key)
+
+    return ScriptAwareTOC
+
+
+def _toc_markup(escaped: str) -> str:
+    # The entry is already escaped ReportLab paragraph markup; entities are ASCII,
+    # so wrapping non-ASCII runs cannot split one.
+    parts = []
+    for run in font_runs(escaped):
+        if run.cls == CJK_CLASS:
+            parts.append(f'<font face="{CJK_FONT_FAMILY}">{run.text}</font>')
+        else:
+            parts.append(run.text)
+    return "".join(parts)

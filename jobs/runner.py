@@ -1,0 +1,107 @@
+"""The function RQ runs for every export: `run_export(job_id)`.
+
+It moves the job to `running`, builds the artifact with the module for its export type,
+uploads it to Payload Media with metadata linking it to the project and the export
+request, and records the outcome in Redis and on the Payload document. A failure is
+recorded as a sentence a person can act on; the temporary folder is removed either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cms_client import CMSError, Doc
+from jobs import runtime as runtime_module
+from jobs.context import Artifact, ExportContext, ExportError
+from jobs.progress import Progress
+from jobs.state import ExportType, JobState
+
+logger = logging.getLogger(__name__)
+
+Builder = Callable[[ExportContext], Artifact]
+
+
+class ExportFailed(Exception):
+    """Raised to RQ after the failure has been recorded, so RQ's registry agrees."""
+
+
+def builder_for(export_type: ExportType) -> Builder:
+    # Imported here so the web process, which imports jobs.queue, stays light.
+    if export_type is ExportType.PROJECT_PDF:
+        from jobs import project_pdf
+
+        return project_pdf.build
+    if export_type is ExportType.PROJECT_ZIP:
+        from jobs import project_zip
+
+        return project_zip.build
+    raise ExportError(f"{export_type.value} exports are not available on this worker")
+
+
+def run_export(job_id: str) -> dict[str, Any]:
+    """Run one export to its end and return its public state."""
+    rt = runtime_module.current()
+    state = rt.store.get(job_id)
+    if state is None:
+        raise ExportFailed(f"job {job_id} has no state in Redis (expired or never submitted)")
+    progress = Progress(rt, state)
+    progress.start()
+    logger.info("job %s: %s export of project %s started",
+                job_id, state.type.value, state.project_id)
+    workdir = Path(tempfile.mkdtemp(prefix=f"export-{job_id}-", dir=rt.settings.temp_dir))
+    try:
+        ctx = ExportContext(job=progress.state, settings=rt.settings, cms=rt.cms,
+                            workdir=workdir, progress=progress)
+        media = _build_and_upload(ctx)
+    except Exception as exc:
+        sentence = failure_sentence(exc, progress.state)
+        progress.fail(sentence)
+        logger.info("job %s: failed: %s", job_id, sentence)
+        raise ExportFailed(sentence) from exc
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    progress.succeed(media)
+    logger.info("job %s: succeeded, media %s", job_id, media.get("id"))
+    return progress.state.public()
+
+
+def _build_and_upload(ctx: ExportContext) -> Doc:
+    artifact = builder_for(ctx.job.type)(ctx)
+    ctx.progress.report("upload", 90)
+    return upload_artifact(ctx, artifact)
+
+
+def upload_artifact(ctx: ExportContext, artifact: Artifact) -> Doc:
+    """Stream the artifact to Media, linked to its project and export request."""
+    job = ctx.job
+    data: dict[str, Any] = {
+        "alt": f"{job.type.value} export of project {job.project_id}",
+        "exportOf": job.project_id,
+        "exportType": job.type.value,
+        "bytes": artifact.path.stat().st_size,
+        **artifact.metadata,
+    }
+    if job.request_doc_id is not None:
+        data["exportRequest"] = job.request_doc_id
+    return ctx.cms.upload(
+        ctx.settings.collections.media, artifact.path,
+        filename=artifact.filename, mime_type=artifact.mime_type, data=data,
+    )
+
+
+def failure_sentence(exc: BaseException, state: JobState) -> str:
+    """What went wrong, in words a person can act on."""
+    if isinstance(exc, ExportError):
+        return str(exc)
+    if isinstance(exc, CMSError):
+        return f"{exc} (while {state.stage or 'starting'}; nothing was uploaded)"
+    logger.exception("job %s: unexpected error", state.job_id, exc_info=exc)
+    return (
+        f"internal error while {state.stage or 'starting'} ({exc.__class__.__name__}); "
+        "nothing was uploaded; the worker log has the details under this job id"
+    )

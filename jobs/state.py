@@ -1,0 +1,148 @@
+"""The live state of an export, kept in Redis, and the vocabulary that describes it.
+
+Redis holds one hash per job (`export:job:<jobId>`) that the web process reads for
+`GET /jobs/{id}` and the worker updates as it goes; every update is also published on
+`export:events:<jobId>` for live watchers. Payload's `export-requests` document is the
+durable copy: once Redis lets a job expire, `GET /jobs/{id}` answers from Payload.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from enum import Enum, StrEnum
+from typing import Any
+
+from redis import Redis
+
+KEY_PREFIX = "export:job:"
+EVENTS_PREFIX = "export:events:"
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class ExportType(StrEnum):
+    PROJECT_PDF = "project-pdf"
+    PROJECT_ZIP = "project-zip"
+    VIDEO = "video"
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class JobState:
+    """One export, as `GET /jobs/{id}` shows it (plus what the worker needs to run it)."""
+
+    job_id: str
+    type: ExportType
+    project_id: int | str
+    params: dict[str, Any] = field(default_factory=dict)
+    status: JobStatus = JobStatus.QUEUED
+    progress: int = 0
+    stage: str = "queued"
+    result_media_id: int | str | None = None
+    result_url: str | None = None
+    error: str | None = None
+    request_doc_id: int | str | None = None
+    requested_by: int | str | None = None
+    source: str = "rest"
+    created_at: str = field(default_factory=utcnow)
+    started_at: str | None = None
+    finished_at: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The JSON shape of `GET /jobs/{id}`."""
+        return {
+            "jobId": self.job_id,
+            "type": self.type.value,
+            "projectId": self.project_id,
+            "status": self.status.value,
+            "progress": self.progress,
+            "stage": self.stage,
+            "resultMediaId": self.result_media_id,
+            "resultUrl": self.result_url,
+            "error": self.error,
+            "exportRequestId": self.request_doc_id,
+            "createdAt": self.created_at,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+        }
+
+    def to_redis(self) -> dict[str, str]:
+        raw = asdict(self)
+        raw["type"] = self.type.value
+        raw["status"] = self.status.value
+        return {name: json.dumps(value) for name, value in raw.items()}
+
+    @classmethod
+    def from_redis(cls, raw: dict[bytes, bytes]) -> JobState:
+        known = {f.name for f in fields(cls)}
+        values = {
+            k.decode(): json.loads(v) for k, v in raw.items() if k.decode() in known
+        }
+        values["type"] = ExportType(values["type"])
+        values["status"] = JobStatus(values["status"])
+        return cls(**values)
+
+
+class JobStore:
+    """Job states in Redis; each write refreshes the TTL and publishes the new state."""
+
+    def __init__(self, redis: Redis, *, ttl_s: int) -> None:
+        self.redis = redis
+        self.ttl_s = ttl_s
+
+    def create(self, state: JobState) -> None:
+        key = KEY_PREFIX + state.job_id
+        with self.redis.pipeline() as pipe:
+            pipe.hset(key, mapping=state.to_redis())  # type: ignore[arg-type]
+            pipe.expire(key, self.ttl_s)
+            pipe.execute()
+
+    def get(self, job_id: str) -> JobState | None:
+        raw = self.redis.hgetall(KEY_PREFIX + job_id)
+        return JobState.from_redis(raw) if raw else None  # type: ignore[arg-type]
+
+    def delete(self, job_id: str) -> None:
+        self.redis.delete(KEY_PREFIX + job_id)
+
+    def update(self, job_id: str, **changes: Any) -> JobState:
+        """Apply `changes` (JobState field names) and publish the result."""
+        key = KEY_PREFIX + job_id
+        encoded = {
+            name: json.dumps(value.value if isinstance(value, Enum) else value)
+            for name, value in changes.items()
+        }
+        with self.redis.pipeline() as pipe:
+            pipe.hset(key, mapping=encoded)  # type: ignore[arg-type]
+            pipe.expire(key, self.ttl_s)
+            pipe.hgetall(key)
+            *_, raw = pipe.execute()
+        state = JobState.from_redis(raw)
+        self.redis.publish(EVENTS_PREFIX + job_id, json.dumps(event_of(state)))
+        return state
+
+
+def event_of(state: JobState) -> dict[str, Any]:
+    """The message live watchers receive for a state change."""
+    return {
+        "jobId": state.job_id,
+        "status": state.status.value,
+        "progress": state.progress,
+        "stage": state.stage,
+        "error": state.error,
+        "resultMediaId": state.result_media_id,
+        "at": utcnow(),
+    }

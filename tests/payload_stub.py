@@ -1,0 +1,234 @@
+"""A stand-in for Payload's REST API on `responses`, shaped like Payload 3's answers.
+
+It keeps documents in memory so a test can follow an export from submission to the
+uploaded Media document. Requests it has no route for fail loudly (responses raises
+ConnectionError), and every request is kept in `calls` for assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+import responses
+from requests import PreparedRequest
+from requests_toolbelt.multipart.decoder import MultipartDecoder
+
+BASE_URL = "http://payload.test"
+SERVICE_KEY = "service-key-0123456789"
+EDITOR_KEY = "editor-key-0123456789"
+OUTSIDER_KEY = "outsider-key-0123456789"
+GUEST_KEY = "guest-key-0123456789"
+
+NOT_ALLOWED = {"errors": [{"message": "You are not allowed to perform this action."}]}
+NOT_FOUND = {"errors": [{"message": "Not Found"}]}
+
+Reply = tuple[int, dict[str, str], str]
+
+
+def auth_header(key: str) -> str:
+    return f"users API-Key {key}"
+
+
+@dataclass
+class PayloadStub:
+    """Payload's collections in memory, with access rules like the dev Payload's."""
+
+    mock: responses.RequestsMock
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    collections: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    next_id: int = 100
+    down: bool = False
+
+    # -- seeding -------------------------------------------------------------------------
+
+    def add_user(self, key: str, user_id: int, email: str, roles: list[str]) -> None:
+        self.users[key] = {"id": user_id, "email": email, "roles": roles, "collection": "users"}
+
+    def add(self, collection: str, doc: dict[str, Any]) -> dict[str, Any]:
+        doc = {"createdAt": "2026-11-25T10:00:00.000Z", "updatedAt": "2026-11-25T10:00:00.000Z",
+               **doc}
+        if "id" not in doc:
+            doc["id"] = self._new_id()
+        self.collections.setdefault(collection, {})[doc["id"]] = doc
+        return doc
+
+    def add_media_file(self, filename: str, content: bytes, mime_type: str, **extra: Any) -> dict[str, Any]:
+        self.files[filename] = content
+        return self.add("media", {
+            "filename": filename, "mimeType": mime_type, "filesize": len(content),
+            "url": f"/api/media/file/{filename}", **extra,
+        })
+
+    def docs(self, collection: str) -> list[dict[str, Any]]:
+        return list(self.collections.get(collection, {}).values())
+
+    def _new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    # -- routing -------------------------------------------------------------------------
+
+    def install(self) -> None:
+        api = re.compile(rf"^{re.escape(BASE_URL)}/api/.*")
+        for method in ("GET", "POST", "PATCH"):
+            self.mock.add_callback(method, api, callback=self._dispatch)
+
+    def _dispatch(self, request: PreparedRequest) -> Reply:
+        if self.down:
+            raise requests.ConnectionError("payload stub is down")
+        parts = urlsplit(request.url or "")
+        segments = [s for s in parts.path.split("/")[2:] if s]
+        query = dict(parse_qsl(parts.query))
+        user = self._user_of(request)
+        if user == "bad-key":
+            return _json(403, NOT_ALLOWED)
+        if segments[:2] == ["media", "file"] and request.method == "GET":
+            return self._file(segments[2], user)
+        if segments == ["users", "me"]:
+            return _json(200, {"user": user, "collection": "users" if user else None})
+        handler = {
+            ("GET", 1): self._find, ("GET", 2): self._get,
+            ("POST", 1): self._create, ("PATCH", 2): self._update,
+        }.get((request.method or "", len(segments)))
+        if handler is None:
+            return _json(404, NOT_FOUND)
+        return handler(request, segments, query, user)
+
+    def _user_of(self, request: PreparedRequest) -> dict[str, Any] | str | None:
+        header = request.headers.get("Authorization")
+        if not header:
+            return None
+        match = re.match(r"^users API-Key (\S+)$", header)
+        if not match or match.group(1) not in self.users:
+            return "bad-key"
+        return self.users[match.group(1)]
+
+    # -- access --------------------------------------------------------------------------
+
+    def can_read(self, user: Any, collection: str, doc: dict[str, Any]) -> bool | None:
+        """True to allow, None for "not found" (a where-constraint), False for 403."""
+        if not isinstance(user, dict):
+            return False
+        roles = user["roles"]
+        if "admin" in roles or "export-service" in roles:
+            return True
+        if "guest" in roles:
+            return False
+        if collection == "projects":
+            return user["id"] in doc.get("editors", []) or None
+        if collection == "scripts":
+            project = self.collections["projects"].get(doc.get("project"))
+            return bool(project and user["id"] in project.get("editors", [])) or None
+        return True
+
+    # -- handlers ------------------------------------------------------------------------
+
+    def _get(self, request: PreparedRequest, segments: list[str], query: dict[str, str],
+             user: Any) -> Reply:
+        collection, raw_id = segments
+        doc = self.collections.get(collection, {}).get(_as_id(raw_id))
+        if doc is None:
+            return _json(404, NOT_FOUND)
+        allowed = self.can_read(user, collection, doc)
+        if allowed is False:
+            return _json(403, NOT_ALLOWED)
+        if allowed is None:
+            return _json(404, NOT_FOUND)
+        return _json(200, self._populate(doc, int(query.get("depth", "2"))))
+
+    def _find(self, request: PreparedRequest, segments: list[str], query: dict[str, str],
+              user: Any) -> Reply:
+        collection = segments[0]
+        docs = [d for d in self.docs(collection) if self.can_read(user, collection, d)]
+        for key, value in query.items():
+            match = re.match(r"^where\[(\w+)\]\[equals\]$", key)
+            if match:
+                docs = [d for d in docs if str(d.get(match.group(1))) == value]
+        if query.get("sort"):
+            docs.sort(key=lambda d: d.get(query["sort"]) or 0)
+        limit, page = int(query.get("limit", "10")), int(query.get("page", "1"))
+        chunk = docs[(page - 1) * limit: page * limit]
+        total_pages = max(1, -(-len(docs) // limit))
+        return _json(200, {
+            "docs": [self._populate(d, int(query.get("depth", "2"))) for d in chunk],
+            "totalDocs": len(docs), "limit": limit, "page": page, "totalPages": total_pages,
+            "hasNextPage": page < total_pages, "nextPage": page + 1 if page < total_pages else None,
+            "hasPrevPage": page > 1, "prevPage": page - 1 if page > 1 else None,
+        })
+
+    def _create(self, request: PreparedRequest, segments: list[str], query: dict[str, str],
+                user: Any) -> Reply:
+        collection = segments[0]
+        if not isinstance(user, dict):
+            return _json(403, NOT_ALLOWED)
+        if collection == "media":
+            return self._upload(request)
+        data = json.loads(request.body or b"{}")
+        doc = self.add(collection, data)
+        return _json(201, {"doc": doc, "message": f"{collection} successfully created."})
+
+    def _update(self, request: PreparedRequest, segments: list[str], query: dict[str, str],
+                user: Any) -> Reply:
+        collection, raw_id = segments
+        doc = self.collections.get(collection, {}).get(_as_id(raw_id))
+        if doc is None:
+            return _json(404, NOT_FOUND)
+        if not isinstance(user, dict):
+            return _json(403, NOT_ALLOWED)
+        data = json.loads(request.body or b"{}")
+        doc.update(data)
+        self.updates.append((doc["id"], data))
+        return _json(200, {"doc": doc, "message": "Updated successfully."})
+
+    def _upload(self, request: PreparedRequest) -> Reply:
+        body = request.body
+        raw = body.read() if hasattr(body, "read") else body
+        decoder = MultipartDecoder(raw, request.headers["Content-Type"])
+        fields: dict[str, Any] = {}
+        for part in decoder.parts:
+            disposition = part.headers[b"Content-Disposition"].decode()
+            name = re.search(r'name="([^"]+)"', disposition).group(1)  # type: ignore[union-attr]
+            filename = re.search(r'filename="([^"]+)"', disposition)
+            if filename:
+                fields["file"] = (filename.group(1), part.content,
+                                  part.headers[b"Content-Type"].decode())
+            else:
+                fields[name] = part.text
+        filename, content, mime_type = fields["file"]
+        extra = json.loads(fields.get("_payload", "{}"))
+        doc = self.add_media_file(filename, content, mime_type, **extra)
+        return _json(201, {"doc": doc, "message": "Media successfully created."})
+
+    def _file(self, filename: str, user: Any) -> Reply:
+        if not isinstance(user, dict):
+            return _json(403, NOT_ALLOWED)
+        if filename not in self.files:
+            return _json(404, NOT_FOUND)
+        content = self.files[filename]
+        return 200, {"Content-Length": str(len(content))}, content  # type: ignore[return-value]
+
+    def _populate(self, doc: dict[str, Any], depth: int) -> dict[str, Any]:
+        if depth < 1:
+            return doc
+        media = self.collections.get("media", {})
+        populated = dict(doc)
+        if isinstance(doc.get("coverImage"), int):
+            populated["coverImage"] = media.get(doc["coverImage"], doc["coverImage"])
+        if isinstance(doc.get("media"), list):
+            populated["media"] = [media.get(m, m) for m in doc["media"]]
+        return populated
+
+
+def _as_id(raw: str) -> int | str:
+    return int(raw) if raw.isdigit() else raw
+
+
+def _json(status: int, body: Any) -> Reply:
+    return status, {"Content-Type": "application/json"}, json.dumps(body)
