@@ -14,12 +14,14 @@ from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from starlette.applications import Starlette
+from starlette.routing import Route
 
 from app.auth import Authenticator
 from app.errors import handlers
-from app.routes import routes
+from app.routes import routes as api_routes
 from app.settings import Settings, SettingsError, load_settings
 from app.submissions import Services
+from app.webhooks import payload_webhook
 from cms_client import PayloadClient
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,11 @@ logger = logging.getLogger(__name__)
 REDIS_SOCKET_TIMEOUT_S = 5.0
 REDIS_CONNECT_TIMEOUT_S = 2.0
 REDIS_RETRIES = 2
+
+routes = [
+    *api_routes,
+    Route("/webhooks/payload", payload_webhook, methods=["POST"]),
+]
 
 
 def connect_redis(settings: Settings) -> Redis:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
@@ -35,6 +35,16 @@ class Services:
     settings: Settings
     redis: Redis
     cms: PayloadClient
+    _service_user: dict[str, Any] | None = field(default=None, init=False, repr=False)
+
+    def service_user(self) -> dict[str, Any] | None:
+        """The Payload user behind PAYLOAD_API_KEY, asked once (None while Payload is down)."""
+        if self._service_user is None:
+            try:
+                self._service_user = self.cms.me(self.settings.payload_auth_collection)
+            except CMSError as exc:
+                logger.warning("could not ask Payload who the service user is: %s", exc)
+        return self._service_user
 
 
 def new_job_id() -> str:

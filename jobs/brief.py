@@ -26,7 +26,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +42,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from jobs.richtext import (
     CJK_CLASS,
     FONTS_DIR,
+    ImageRef,
+    ImageSource,
     font_runs,
     lexical_html,
     plain_text,
@@ -342,9 +344,12 @@ def build_view(data: BriefData, options: BriefOptions, images: ImageStore) -> di
     project = data.project
     sections = options.enabled()
 
-    def inline_image(media_id: str) -> str | None:
+    def inline_image(media_id: str) -> ImageRef | None:
         prepared = images.get(media_id, INLINE_MAX_PX)
-        return prepared.src if prepared else None
+        if prepared is None:
+            return None
+        fitted = _fit(prepared, layout.frame_width_mm * 0.8, layout.frame_height_mm * 0.35)
+        return ImageRef(fitted["src"], fitted["width"], fitted["height"])
 
     return {
         "sections": sections,
@@ -381,7 +386,7 @@ def _cover(project: Mapping[str, Any], images: ImageStore, layout: Layout) -> di
     return {**fitted, "alt": plain_text(alt or "Cover image")}
 
 
-def _script(doc: Mapping[str, Any], image_src: Callable[[str], str | None]) -> dict[str, Any]:
+def _script(doc: Mapping[str, Any], image_src: ImageSource) -> dict[str, Any]:
     title = str(doc.get("title") or f"Untitled {doc.get('kind') or 'script'}")
     kind = str(doc.get("kind") or "script")
     return {
@@ -698,8 +703,9 @@ def deterministic_pdf(exported_at: datetime) -> Iterator[None]:
             rl_config.invariant, pdfdoc.TimeStamp, pisa_context.PmlTableOfContents = saved
 
 
-#: The CSS font family the templates give CJK runs (``@font-face`` in brief.css).
-CJK_FONT_FAMILY = "briefcjk"
+#: The ReportLab name xhtml2pdf gives the regular face of the CSS family ``briefcjk``
+#: (``@font-face`` in brief.css): the family, lowercased, plus ``_<bold><italic>``.
+CJK_FONT_NAME = "briefcjk_00"
 
 
 @lru_cache(maxsize=4)
@@ -716,10 +722,14 @@ def _script_aware_toc(base: type[Any]) -> type[Any]:
 def _toc_markup(escaped: str) -> str:
     # The entry is already escaped ReportLab paragraph markup; entities are ASCII,
     # so wrapping non-ASCII runs cannot split one.
+    from reportlab.pdfbase.pdfmetrics import getRegisteredFontNames
+
+    if CJK_FONT_NAME not in getRegisteredFontNames():
+        return escaped  # a template without the CJK font: nothing to switch to
     parts = []
     for run in font_runs(escaped):
         if run.cls == CJK_CLASS:
-            parts.append(f'<font face="{CJK_FONT_FAMILY}">{run.text}</font>')
+            parts.append(f'<font face="{CJK_FONT_NAME}">{run.text}</font>')
         else:
             parts.append(run.text)
     return "".join(parts)

@@ -224,7 +224,17 @@ def safe_href(url: object) -> str | None:
 # Lexical
 # --------------------------------------------------------------------------- #
 
-ImageSource = Callable[[str], "str | None"]
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image the renderer may embed: its ``src`` and display size (CSS lengths)."""
+
+    src: str
+    width: str
+    height: str
+
+
+ImageSource = Callable[[str], "ImageRef | None"]
 
 
 @dataclass(frozen=True)
@@ -236,14 +246,14 @@ class _Ctx:
         return _Ctx(self.image_src, self.depth + 1)
 
 
-def _no_images(_key: str) -> str | None:
+def _no_images(_key: str) -> ImageRef | None:
     return None
 
 
 def lexical_html(document: object, *, image_src: ImageSource = _no_images) -> Markup:
     """Render a Lexical document (``{"root": {...}}``) as safe HTML.
 
-    ``image_src(media_id)`` returns the ``src`` to use for an uploaded image the
+    ``image_src(media_id)`` returns the :class:`ImageRef` of an uploaded image the
     job has a local copy of, or None to show a placeholder instead.
     A string (a field that was never rich text) is rendered as escaped paragraphs.
     """
@@ -391,18 +401,18 @@ def _upload(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
     media_id = media.get("id", value)
     if isinstance(media_id, (dict, list)) or media_id is None:
         media_id = ""
-    src = ctx.image_src(str(media_id)) if media_id != "" else None
+    ref = ctx.image_src(str(media_id)) if media_id != "" else None
     label = media.get("alt") or media.get("filename") or f"media {media_id}".strip()
-    if src is None:
+    if ref is None:
         return Markup('<p class="rt-missing">[{}: {}]</p>').format(
             "file" if _is_file(media) else "image not available", text_html(label)
         )
     caption = Markup("")
     if media.get("alt"):
         caption = Markup('<p class="rt-caption">{}</p>').format(text_html(media["alt"]))
-    return Markup('<div class="rt-figure"><img src="{}" alt="{}"/>{}</div>').format(
-        src, plain_text(label), caption
-    )
+    return Markup(
+        '<div class="rt-figure"><img src="{}" width="{}" height="{}" alt="{}"/>{}</div>'
+    ).format(ref.src, ref.width, ref.height, plain_text(label), caption)
 
 
 def _is_file(media: Mapping[str, Any]) -> bool:

@@ -32,6 +32,7 @@ from tests.payload_stub import (
 EDITOR = auth_header(EDITOR_KEY)
 OUTSIDER = auth_header(OUTSIDER_KEY)
 GUEST = auth_header(GUEST_KEY)
+WEBHOOK_SECRET = "test-webhook-secret-0001"
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +62,7 @@ def settings(tmp_path: Path) -> Settings:
         temp_dir=temp,
         progress_writeback_interval_s=0.0,
         writeback_retry_delays_s=(0.0, 0.0),
+        webhook_secrets=(Secret(WEBHOOK_SECRET),),
     )
 
 

@@ -1,0 +1,219 @@
+"""`POST /webhooks/payload`: export requests created or re-run in the Payload admin.
+
+The Payload plugin signs every delivery: `X-Export-Signature: t=<unix s>,v1=<hex>` where
+hex is HMAC-SHA256 over `"<t>." + body` with EXPORT_WEBHOOK_SECRET (several secrets may
+be configured, comma-separated, to rotate without downtime). The receiver:
+
+- refuses a missing, malformed, wrong or stale (over `REPLAY_WINDOW_S` away) signature
+  with 401, comparing in constant time;
+- takes the export from the webhook body, never by reading the document back, because
+  Payload's `afterChange` runs before its transaction commits;
+- queues a document once however often it is delivered: a claim in Redis keyed by the
+  document id and the run (creation, or the update that set a failed request back to
+  `queued`, which is a deliberate re-run);
+- ignores the service's own write-backs and every other change (202, with the reason).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.errors import APIError
+from app.routes import read_body, services_of
+from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
+from app.submissions import Services, new_job_id
+from cms_client import CMSError
+from jobs import queue
+from jobs.state import ExportType, JobState, JobStatus, utcnow
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "x-export-signature"
+REPLAY_WINDOW_S = 300
+EVENT = "export-requests.afterChange"
+CLAIM_PREFIX = "export:claim:"
+
+_SIGNATURE = re.compile(r"^t=(?P<t>\d{1,12}),(?P<sigs>v1=[0-9a-f]{64}(,v1=[0-9a-f]{64})*)$")
+
+BODY_MODELS: dict[ExportType, type[BaseModel]] = {
+    ExportType.PROJECT_PDF: PdfExportRequest,
+    ExportType.PROJECT_ZIP: ZipExportRequest,
+    ExportType.VIDEO: VideoExportRequest,
+}
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The signature header value for `body`, as the plugin computes it."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def verify_signature(
+    header: str, body: bytes, secrets: tuple[str, ...], *, now: float | None = None
+) -> None:
+    """Raise a 401 `APIError` unless one secret signed `body` within the replay window."""
+    match = _SIGNATURE.match(header.strip())
+    if not match:
+        raise _unsigned("the X-Export-Signature header is missing or malformed "
+                        "(expected t=<unix seconds>,v1=<hex HMAC-SHA256>)")
+    timestamp = int(match.group("t"))
+    now = time.time() if now is None else now
+    if abs(now - timestamp) > REPLAY_WINDOW_S:
+        raise _unsigned(f"the signature's timestamp is more than {REPLAY_WINDOW_S} s from "
+                        "now; check the clocks, or this is a replayed delivery")
+    given = [part[3:] for part in match.group("sigs").split(",")]
+    for secret in secrets:
+        expected = sign(secret, body, timestamp).split("v1=", 1)[1]
+        if any(hmac.compare_digest(expected, candidate) for candidate in given):
+            return
+    raise _unsigned("the signature does not match; check EXPORT_WEBHOOK_SECRET on both sides")
+
+
+def _unsigned(message: str) -> APIError:
+    return APIError(401, "invalid_signature", message)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The parts of a plugin webhook the receiver acts on."""
+
+    operation: str
+    user: dict[str, Any] | None
+    doc: dict[str, Any]
+    previous: dict[str, Any]
+
+    @property
+    def doc_id(self) -> int | str | None:
+        value = self.doc.get("id")
+        return value if isinstance(value, int | str) else None
+
+
+async def payload_webhook(request: Request) -> Response:
+    services = services_of(request)
+    secrets = tuple(str(s) for s in services.settings.webhook_secrets)
+    if not secrets:
+        raise APIError(503, "webhooks_not_configured",
+                       "set EXPORT_WEBHOOK_SECRET to receive webhooks from Payload")
+    body = await read_body(request)
+    verify_signature(request.headers.get(SIGNATURE_HEADER, ""), body, secrets)
+    delivery = _parse(body, services.settings.collections.export_requests)
+    if isinstance(delivery, str):
+        return _ignored(delivery)
+    outcome = await run_in_threadpool(handle_delivery, services, delivery)
+    return JSONResponse(outcome, status_code=202)
+
+
+def _parse(body: bytes, collection: str) -> Delivery | str:
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        raise APIError(400, "invalid_json", f"the webhook body is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise APIError(400, "invalid_json", "the webhook body must be a JSON object")
+    if value.get("event") != EVENT or value.get("collection", collection) != collection:
+        return f"event {value.get('event')!r} is not one this service acts on"
+    doc, previous = value.get("doc"), value.get("previousDoc") or {}
+    if not isinstance(doc, dict) or not isinstance(previous, dict):
+        raise APIError(400, "invalid_webhook", "the webhook has no 'doc' object")
+    user = value.get("user") if isinstance(value.get("user"), dict) else None
+    return Delivery(operation=str(value.get("operation")), user=user, doc=doc, previous=previous)
+
+
+def _ignored(reason: str) -> Response:
+    return JSONResponse({"queued": False, "reason": reason}, status_code=202)
+
+
+def handle_delivery(services: Services, delivery: Delivery) -> dict[str, Any]:
+    """Queue the export the delivery asks for, once; say why when it asks for none."""
+    reason = _reason_to_ignore(services, delivery)
+    if reason:
+        return {"queued": False, "reason": reason}
+    run_key = "create" if delivery.operation == "create" else str(delivery.doc.get("updatedAt"))
+    claim = f"{CLAIM_PREFIX}{delivery.doc_id}:{run_key}"
+    if not services.redis.set(claim, "1", nx=True, ex=services.settings.job_ttl_s):
+        return {"queued": False, "reason": "this delivery was already handled"}
+    try:
+        state = _state_of(services, delivery)
+    except APIError as exc:
+        _record_rejection(services, delivery, exc.message)
+        return {"queued": False, "reason": exc.message}
+    queue.submit(services.redis, services.settings, state)
+    logger.info("job %s: queued from export request %s (%s)",
+                state.job_id, delivery.doc_id, delivery.operation)
+    return {"queued": True, "jobId": state.job_id}
+
+
+def _reason_to_ignore(services: Services, delivery: Delivery) -> str | None:
+    if delivery.doc_id is None:
+        return "the document has no id"
+    if _is_service(services, delivery.user):
+        return "a write-back by the export service itself"
+    status = delivery.doc.get("status")
+    if delivery.operation == "create":
+        if status != JobStatus.QUEUED.value:
+            return f"created with status {status!r}, not 'queued'"
+        if delivery.doc.get("jobId"):
+            return "already queued by the service (it has a jobId)"
+        return None
+    if status == JobStatus.QUEUED.value and delivery.previous.get("status") == "failed":
+        return None  # a person set a failed request back to queued: a deliberate re-run
+    return "an update that does not ask for a run"
+
+
+def _is_service(services: Services, user: dict[str, Any] | None) -> bool:
+    if not user:
+        return False
+    roles = user.get("roles")
+    if isinstance(roles, list) and "export-service" in roles:
+        return True
+    service_user = services.service_user()
+    return service_user is not None and (
+        user.get("id") == service_user.get("id")
+        and user.get("collection", services.settings.payload_auth_collection)
+        == services.settings.payload_auth_collection
+    )
+
+
+def _state_of(services: Services, delivery: Delivery) -> JobState:
+    doc = delivery.doc
+    try:
+        export_type = ExportType(doc.get("type"))
+    except ValueError as exc:
+        raise APIError(422, "invalid_field", f"type {doc.get('type')!r} is not an export type "
+                       f"({', '.join(t.value for t in ExportType)})", field="type") from exc
+    params = doc.get("params") if isinstance(doc.get("params"), dict) else {}
+    project = doc.get("project")
+    body = {"projectId": project.get("id") if isinstance(project, dict) else project, **params}
+    validated = parse_json_body(json.dumps(body).encode(), BODY_MODELS[export_type])
+    requested_by = doc.get("requestedBy")
+    return JobState(
+        job_id=new_job_id(), type=export_type,
+        project_id=validated.projectId,  # type: ignore[attr-defined]
+        params=validated.model_dump(exclude={"projectId"}, exclude_none=True),
+        request_doc_id=delivery.doc_id,
+        requested_by=requested_by if isinstance(requested_by, int | str) else None,
+        source="admin",
+    )
+
+
+def _record_rejection(services: Services, delivery: Delivery, message: str) -> None:
+    sentence = f"the export request is not valid: {message}"
+    try:
+        services.cms.update(
+            services.settings.collections.export_requests, delivery.doc_id or "",
+            {"status": JobStatus.FAILED.value, "error": sentence, "finishedAt": utcnow()},
+        )
+    except CMSError:
+        logger.exception("could not record the rejection of export request %s", delivery.doc_id)
