@@ -95,7 +95,8 @@ class Authenticator:
     def _collection_of(self, header: str) -> str:
         if not header:
             raise APIError(
-                401, "unauthenticated",
+                401,
+                "unauthenticated",
                 "send your Payload credentials in the Authorization header "
                 f"('{self.settings.payload_auth_collection} API-Key <key>' or 'JWT <token>')",
                 headers={"WWW-Authenticate": "API-Key, Bearer"},
@@ -106,7 +107,8 @@ class Authenticator:
         if _TOKEN.match(header):
             return self.settings.payload_auth_collection
         raise APIError(
-            401, "unauthenticated",
+            401,
+            "unauthenticated",
             "the Authorization header is not '<collection> API-Key <key>', 'JWT <token>' "
             "or 'Bearer <token>'",
             headers={"WWW-Authenticate": "API-Key, Bearer"},
@@ -118,9 +120,12 @@ class Authenticator:
         except (CMSForbidden, CMSUnauthorized, CMSNotFound):
             user = None
         if user is None:
-            raise APIError(401, "unauthenticated",
-                           "Payload does not recognise these credentials; check the API key "
-                           "or log in again", headers={"WWW-Authenticate": "API-Key, Bearer"})
+            raise APIError(
+                401,
+                "unauthenticated",
+                "Payload does not recognise these credentials; check the API key or log in again",
+                headers={"WWW-Authenticate": "API-Key, Bearer"},
+            )
         return user
 
     def _read_project(self, caller: Caller, project_id: int | str) -> None:
@@ -128,13 +133,19 @@ class Authenticator:
         try:
             self.cms.as_caller(caller.authorization).get(projects, project_id, depth=0)
         except CMSNotFound as exc:
-            raise APIError(404, "project_not_found",
-                           f"project {project_id} does not exist or you cannot see it",
-                           field="projectId") from exc
+            raise APIError(
+                404,
+                "project_not_found",
+                f"project {project_id} does not exist or you cannot see it",
+                field="projectId",
+            ) from exc
         except CMSForbidden as exc:
-            raise APIError(403, "forbidden",
-                           f"Payload does not let {caller.label} read project {project_id}",
-                           field="projectId") from exc
+            raise APIError(
+                403,
+                "forbidden",
+                f"Payload does not let {caller.label} read project {project_id}",
+                field="projectId",
+            ) from exc
 
 
 def _digest(header: str) -> str:

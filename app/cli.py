@@ -1,9 +1,9 @@
 """`export-service`: run the web process, a worker, or everything at once for development.
 
-    export-service web       uvicorn serving app.main:app on $PORT (default 8000)
-    export-service worker    an RQ worker on the export queue
-    export-service dev       embedded Redis (unless REDIS_URL is set), the dev Payload
-                             (unless PAYLOAD_URL is set), the web process and one worker
+export-service web       uvicorn serving app.main:app on $PORT (default 8000)
+export-service worker    an RQ worker on the export queue
+export-service dev       embedded Redis (unless REDIS_URL is set), the dev Payload
+                         (unless PAYLOAD_URL is set), the web process and one worker
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ EXIT_FAILED = 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="export-service", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="export-service",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     web = commands.add_parser("web", help="serve the HTTP API with uvicorn")
     web.add_argument("--host", default="0.0.0.0")
@@ -93,15 +96,18 @@ def run_dev(port: int, payload_port: int) -> int:
     if not env.get("PAYLOAD_URL"):
         env.setdefault("EXPORT_WEBHOOK_SECRET", "dev-webhook-secret-" + secrets.token_hex(8))
         payload = embedded.start_dev_payload(
-            port=payload_port, service_url=f"http://127.0.0.1:{port}",
+            port=payload_port,
+            service_url=f"http://127.0.0.1:{port}",
             webhook_secret=env["EXPORT_WEBHOOK_SECRET"].split(",")[0],
         )
         env["PAYLOAD_URL"] = payload.url
         env["PAYLOAD_API_KEY"] = payload.seed["users"]["service"]["apiKey"]
     load_settings(env)
     children = [
-        subprocess.Popen([sys.executable, "-m", "app.cli", "web", "--host", "127.0.0.1",
-                          "--port", str(port)], env=env),
+        subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "web", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+        ),
         subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env),
     ]
     _print_welcome(port, env, payload.seed if payload else None)
@@ -130,8 +136,10 @@ def _wait(children: list[subprocess.Popen[bytes]]) -> int:
         while not stop["now"]:
             for child in children:
                 if child.poll() is not None:
-                    print(f"export-service: a child process exited with {child.returncode}",
-                          file=sys.stderr)
+                    print(
+                        f"export-service: a child process exited with {child.returncode}",
+                        file=sys.stderr,
+                    )
                     return EXIT_FAILED
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -146,12 +154,15 @@ def _print_welcome(port: int, env: dict[str, str], seed: dict[str, object] | Non
         projects = seed["projects"]
         assert isinstance(users, dict) and isinstance(projects, dict)
         key = users["editor"]["apiKey"]
-        print("try an export as the seeded editor:\n"
-              f"  curl -s -X POST http://127.0.0.1:{port}/exports/project-pdf \\\n"
-              f"       -H 'Authorization: users API-Key {key}' \\\n"
-              "       -H 'Content-Type: application/json' \\\n"
-              f"       -d '{{\"projectId\": {projects['sample']}}}'\n"
-              f"  curl -s http://127.0.0.1:{port}/jobs/<jobId> -H 'Authorization: users API-Key {key}'")
+        print(
+            "try an export as the seeded editor:\n"
+            f"  curl -s -X POST http://127.0.0.1:{port}/exports/project-pdf \\\n"
+            f"       -H 'Authorization: users API-Key {key}' \\\n"
+            "       -H 'Content-Type: application/json' \\\n"
+            f"       -d '{{\"projectId\": {projects['sample']}}}'\n"
+            f"  curl -s http://127.0.0.1:{port}/jobs/<jobId> \\\n"
+            f"       -H 'Authorization: users API-Key {key}'"
+        )
     print("Ctrl-C stops everything.\n", flush=True)
 
 

@@ -71,11 +71,14 @@ def start_dev_payload(
     if data_dir is not None:
         env["DATABASE_PATH"] = str(data_dir / "payload.db")
         env["MEDIA_DIR"] = str(data_dir / "media")
-        env["SEED_FILE"] = str(data_dir / "seed.json")
-    seed_file = Path(env.get("SEED_FILE", SEED_FILE))
+        env["SEED_JSON_PATH"] = str(data_dir / "seed.json")
+    seed_file = Path(env.get("SEED_JSON_PATH", SEED_FILE))
     process = subprocess.Popen(
-        ["npm", "run", "--silent", "dev"], cwd=PLUGIN_DIR, env=env,
-        stdout=subprocess.PIPE, stderr=sys.stderr,
+        ["npm", "run", "--silent", "dev"],
+        cwd=PLUGIN_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=sys.stderr,
     )
     url = _wait_until_ready(process)
     seed = json.loads(seed_file.read_text())

@@ -54,7 +54,11 @@ class APIError(Exception):
 
 
 def error_response(
-    status: int, code: str, message: str, *, field: str | None = None,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
@@ -65,15 +69,18 @@ def error_response(
 
 async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, APIError)
-    return error_response(exc.status, exc.code, exc.message, field=exc.field,
-                          headers=exc.headers)
+    return error_response(exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers)
 
 
 async def cms_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CMSError)
     if isinstance(exc, CMSUnavailable):
-        return error_response(503, "payload_unavailable", f"Payload is unavailable: {exc}",
-                              headers={"Retry-After": "30"})
+        return error_response(
+            503,
+            "payload_unavailable",
+            f"Payload is unavailable: {exc}",
+            headers={"Retry-After": "30"},
+        )
     if isinstance(exc, CMSUnauthorized):
         return error_response(401, "unauthenticated", str(exc))
     if isinstance(exc, CMSForbidden):
@@ -86,15 +93,21 @@ async def cms_error(request: Request, exc: Exception) -> Response:
 async def redis_error(request: Request, exc: Exception) -> Response:
     logger.warning("redis error on %s %s: %s", request.method, request.url.path, exc)
     return error_response(
-        503, "redis_unavailable",
+        503,
+        "redis_unavailable",
         "the job queue (Redis) is unavailable, nothing was queued; try again shortly",
         headers={"Retry-After": "10"},
     )
 
 
 _HTTP_CODES = {
-    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
 }
 
 
@@ -106,10 +119,10 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path,
-                     exc_info=exc)
-    return error_response(500, "internal_error",
-                          "the service failed unexpectedly; its log has the details")
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        500, "internal_error", "the service failed unexpectedly; its log has the details"
+    )
 
 
 handlers = {

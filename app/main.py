@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
             if redis is None:
                 connection.close()
 
-    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)  # type: ignore[arg-type]
+    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
 
 
 app = create_app()

@@ -16,9 +16,10 @@ from jobs.brief import BriefOptions
 
 MAX_JSON_DEPTH = 32
 
-ProjectId = Annotated[StrictInt, Field(gt=0)] | Annotated[
-    str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", strict=True)
-]
+ProjectId = (
+    Annotated[StrictInt, Field(gt=0)]
+    | Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", strict=True)]
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -58,8 +59,11 @@ def parse_json_body(raw: bytes, model: type[M]) -> M:
     if not isinstance(value, dict):
         raise APIError(400, "invalid_json", "the request body must be a JSON object")
     if _depth(value) > MAX_JSON_DEPTH:
-        raise APIError(400, "json_too_deep",
-                       f"the request body is nested more than {MAX_JSON_DEPTH} levels deep")
+        raise APIError(
+            400,
+            "json_too_deep",
+            f"the request body is nested more than {MAX_JSON_DEPTH} levels deep",
+        )
     try:
         return model.model_validate(value)
     except ValidationError as exc:
@@ -71,8 +75,9 @@ def _api_error_of(exc: ValidationError) -> APIError:
     field = ".".join(str(part) for part in error["loc"] if not _is_union_tag(part))
     kind = error["type"]
     if kind == "extra_forbidden":
-        return APIError(422, "unknown_field", f"{field} is not a field this endpoint accepts",
-                        field=field)
+        return APIError(
+            422, "unknown_field", f"{field} is not a field this endpoint accepts", field=field
+        )
     if kind == "missing":
         return APIError(422, "missing_field", f"{field} is required", field=field)
     return APIError(422, "invalid_field", f"{field}: {error['msg']}", field=field)
@@ -80,7 +85,9 @@ def _api_error_of(exc: ValidationError) -> APIError:
 
 def _is_union_tag(part: Any) -> bool:
     # pydantic names union branches in the location ("int", "constrained-str"): hide them.
-    return isinstance(part, str) and (part in {"int", "str"} or part.startswith(("constrained-", "function-")))
+    return isinstance(part, str) and (
+        part in {"int", "str"} or part.startswith(("constrained-", "function-"))
+    )
 
 
 def _depth(value: Any, level: int = 1) -> int:

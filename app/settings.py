@@ -48,6 +48,30 @@ class Limits:
     job_timeout_s: int = 3_600
     max_body_bytes: int = 64 * 1024
     min_free_temp_bytes: int = 256 * 1024**2
+    max_video_seconds: int = 600
+
+
+@dataclass(frozen=True)
+class VideoServices:
+    """The platform's video-processing and transcoding services (docs/video-services.md).
+
+    Both URLs set: video exports are delegated to them; neither: the worker renders with
+    its own ffmpeg. Poll intervals and timeouts are in seconds.
+    """
+
+    processing_url: str | None = None
+    transcoding_url: str | None = None
+    processing_path: str = "/v1/renders"
+    transcoding_path: str = "/v1/transcodes"
+    token: Secret | None = None
+    poll_interval_s: float = 2.0
+    poll_max_interval_s: float = 30.0
+    render_timeout_s: float = 1_500.0
+    transcode_timeout_s: float = 1_500.0
+
+    @property
+    def configured(self) -> bool:
+        return self.processing_url is not None and self.transcoding_url is not None
 
 
 @dataclass(frozen=True)
@@ -60,6 +84,7 @@ class Settings:
     redis_url: str | None = None
     collections: Collections = field(default_factory=Collections)
     limits: Limits = field(default_factory=Limits)
+    video: VideoServices = field(default_factory=VideoServices)
     temp_dir: Path | None = None
     data_dir: Path = Path(".data")
     webhook_secrets: tuple[Secret, ...] = ()
@@ -101,6 +126,9 @@ def load_settings(
         min_free_temp_bytes=read(
             "EXPORT_MIN_FREE_TEMP_BYTES", _non_negative_int, Limits.min_free_temp_bytes
         ),
+        max_video_seconds=read(
+            "EXPORT_MAX_VIDEO_SECONDS", _positive_int, Limits.max_video_seconds
+        ),
     )
     collections = Collections(
         projects=read("PAYLOAD_PROJECTS_COLLECTION", _slug, "projects"),
@@ -115,6 +143,7 @@ def load_settings(
         redis_url=read("REDIS_URL", _redis_url, None),
         collections=collections,
         limits=limits,
+        video=_video_services(read),
         temp_dir=read("EXPORT_TEMP_DIR", Path, None),
         data_dir=read("EXPORT_DATA_DIR", Path, Path(".data")),
         webhook_secrets=read("EXPORT_WEBHOOK_SECRET", _secrets, ()),
@@ -125,6 +154,31 @@ def load_settings(
         job_ttl_s=read("EXPORT_JOB_TTL_S", _positive_int, 7 * 24 * 3600),
         queue_name=read("EXPORT_QUEUE", _slug, "exports"),
     )
+
+
+def _video_services(read: _Reader) -> VideoServices:
+    video = VideoServices(
+        processing_url=read("VIDEO_PROCESSING_URL", _http_url, None),
+        transcoding_url=read("TRANSCODING_URL", _http_url, None),
+        processing_path=read("VIDEO_PROCESSING_PATH", _url_path, VideoServices.processing_path),
+        transcoding_path=read("TRANSCODING_PATH", _url_path, VideoServices.transcoding_path),
+        token=read("VIDEO_SERVICES_TOKEN", Secret, None),
+        poll_interval_s=read("VIDEO_POLL_INTERVAL_S", _positive_float,
+                             VideoServices.poll_interval_s),
+        poll_max_interval_s=read("VIDEO_POLL_MAX_INTERVAL_S", _positive_float,
+                                 VideoServices.poll_max_interval_s),
+        render_timeout_s=read("VIDEO_RENDER_TIMEOUT_S", _positive_float,
+                              VideoServices.render_timeout_s),
+        transcode_timeout_s=read("VIDEO_TRANSCODE_TIMEOUT_S", _positive_float,
+                                 VideoServices.transcode_timeout_s),
+    )
+    if (video.processing_url is None) != (video.transcoding_url is None):
+        missing = "TRANSCODING_URL" if video.transcoding_url is None else "VIDEO_PROCESSING_URL"
+        raise SettingsError(
+            f"{missing} is not set but the other video service URL is; set both to use the "
+            "video services, or neither to render with the worker's own ffmpeg"
+        )
+    return video
 
 
 _MISSING = object()
@@ -190,6 +244,13 @@ def _http_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("expected an http(s) URL such as http://localhost:3000")
     return value.strip().rstrip("/")
+
+
+def _url_path(value: str) -> str:
+    value = value.strip()
+    if not value.startswith("/") or "?" in value or "#" in value:
+        raise ValueError("expected a path such as /v1/renders")
+    return value.rstrip("/")
 
 
 def _redis_url(value: str) -> str:

@@ -61,8 +61,12 @@ async def submit_export(
     source: str = "rest",
 ) -> JobState:
     state = JobState(
-        job_id=new_job_id(), type=export_type, project_id=project_id, params=params,
-        requested_by=caller.user_id, source=source,
+        job_id=new_job_id(),
+        type=export_type,
+        project_id=project_id,
+        params=params,
+        requested_by=caller.user_id,
+        source=source,
     )
     return await run_in_threadpool(_record_and_queue, services, state)
 
@@ -77,8 +81,13 @@ def _record_and_queue(services: Services, state: JobState) -> JobState:
     except RedisError as exc:
         _mark_unqueued(services, state, exc)
         raise
-    logger.info("job %s: %s export of project %s queued (export request %s)",
-                state.job_id, state.type.value, state.project_id, state.request_doc_id)
+    logger.info(
+        "job %s: %s export of project %s queued (export request %s)",
+        state.job_id,
+        state.type.value,
+        state.project_id,
+        state.request_doc_id,
+    )
     return state
 
 
@@ -86,9 +95,11 @@ def _mark_unqueued(services: Services, state: JobState, exc: RedisError) -> None
     sentence = f"could not be queued: the job queue (Redis) failed ({exc.__class__.__name__})"
     try:
         services.cms.update(
-            services.settings.collections.export_requests, state.request_doc_id or "",
+            services.settings.collections.export_requests,
+            state.request_doc_id or "",
             {"status": JobStatus.FAILED.value, "error": sentence, "finishedAt": utcnow()},
         )
     except CMSError:
-        logger.exception("job %s: could not mark export request %s failed",
-                         state.job_id, state.request_doc_id)
+        logger.exception(
+            "job %s: could not mark export request %s failed", state.job_id, state.request_doc_id
+        )

@@ -66,13 +66,17 @@ def verify_signature(
     """Raise a 401 `APIError` unless one secret signed `body` within the replay window."""
     match = _SIGNATURE.match(header.strip())
     if not match:
-        raise _unsigned("the X-Export-Signature header is missing or malformed "
-                        "(expected t=<unix seconds>,v1=<hex HMAC-SHA256>)")
+        raise _unsigned(
+            "the X-Export-Signature header is missing or malformed "
+            "(expected t=<unix seconds>,v1=<hex HMAC-SHA256>)"
+        )
     timestamp = int(match.group("t"))
     now = time.time() if now is None else now
     if abs(now - timestamp) > REPLAY_WINDOW_S:
-        raise _unsigned(f"the signature's timestamp is more than {REPLAY_WINDOW_S} s from "
-                        "now; check the clocks, or this is a replayed delivery")
+        raise _unsigned(
+            f"the signature's timestamp is more than {REPLAY_WINDOW_S} s from "
+            "now; check the clocks, or this is a replayed delivery"
+        )
     given = [part[3:] for part in match.group("sigs").split(",")]
     for secret in secrets:
         expected = sign(secret, body, timestamp).split("v1=", 1)[1]
@@ -104,8 +108,11 @@ async def payload_webhook(request: Request) -> Response:
     services = services_of(request)
     secrets = tuple(str(s) for s in services.settings.webhook_secrets)
     if not secrets:
-        raise APIError(503, "webhooks_not_configured",
-                       "set EXPORT_WEBHOOK_SECRET to receive webhooks from Payload")
+        raise APIError(
+            503,
+            "webhooks_not_configured",
+            "set EXPORT_WEBHOOK_SECRET to receive webhooks from Payload",
+        )
     body = await read_body(request)
     verify_signature(request.headers.get(SIGNATURE_HEADER, ""), body, secrets)
     delivery = _parse(body, services.settings.collections.export_requests)
@@ -150,8 +157,12 @@ def handle_delivery(services: Services, delivery: Delivery) -> dict[str, Any]:
         _record_rejection(services, delivery, exc.message)
         return {"queued": False, "reason": exc.message}
     queue.submit(services.redis, services.settings, state)
-    logger.info("job %s: queued from export request %s (%s)",
-                state.job_id, delivery.doc_id, delivery.operation)
+    logger.info(
+        "job %s: queued from export request %s (%s)",
+        state.job_id,
+        delivery.doc_id,
+        delivery.operation,
+    )
     return {"queued": True, "jobId": state.job_id}
 
 
@@ -189,17 +200,24 @@ def _is_service(services: Services, user: dict[str, Any] | None) -> bool:
 def _state_of(services: Services, delivery: Delivery) -> JobState:
     doc = delivery.doc
     try:
-        export_type = ExportType(doc.get("type"))
+        export_type = ExportType(str(doc.get("type")))
     except ValueError as exc:
-        raise APIError(422, "invalid_field", f"type {doc.get('type')!r} is not an export type "
-                       f"({', '.join(t.value for t in ExportType)})", field="type") from exc
-    params = doc.get("params") if isinstance(doc.get("params"), dict) else {}
+        raise APIError(
+            422,
+            "invalid_field",
+            f"type {doc.get('type')!r} is not an export type "
+            f"({', '.join(t.value for t in ExportType)})",
+            field="type",
+        ) from exc
+    raw_params = doc.get("params")
+    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
     project = doc.get("project")
     body = {"projectId": project.get("id") if isinstance(project, dict) else project, **params}
     validated = parse_json_body(json.dumps(body).encode(), BODY_MODELS[export_type])
     requested_by = doc.get("requestedBy")
     return JobState(
-        job_id=new_job_id(), type=export_type,
+        job_id=new_job_id(),
+        type=export_type,
         project_id=validated.projectId,  # type: ignore[attr-defined]
         params=validated.model_dump(exclude={"projectId"}, exclude_none=True),
         request_doc_id=delivery.doc_id,
@@ -212,7 +230,8 @@ def _record_rejection(services: Services, delivery: Delivery, message: str) -> N
     sentence = f"the export request is not valid: {message}"
     try:
         services.cms.update(
-            services.settings.collections.export_requests, delivery.doc_id or "",
+            services.settings.collections.export_requests,
+            delivery.doc_id or "",
             {"status": JobStatus.FAILED.value, "error": sentence, "finishedAt": utcnow()},
         )
     except CMSError:

@@ -72,7 +72,9 @@ class PayloadClient:
     def as_caller(self, authorization: str) -> PayloadClient:
         """The same Payload, seen with a caller's own credentials."""
         client = PayloadClient(
-            self.base_url, authorization=authorization, timeout=self.timeout,
+            self.base_url,
+            authorization=authorization,
+            timeout=self.timeout,
             session=self.session,
         )
         client.fetch_policy = self.fetch_policy
@@ -132,8 +134,10 @@ class PayloadClient:
     ) -> Doc:
         """PATCH a document; `overrideLock` so an editor's open form cannot block us."""
         body = self._request(
-            "PATCH", f"/{collection}/{doc_id}",
-            params={"depth": depth, "overrideLock": "true"}, json=data,
+            "PATCH",
+            f"/{collection}/{doc_id}",
+            params={"depth": depth, "overrideLock": "true"},
+            json=data,
         )
         return _doc_of(body, self.api_url)
 
@@ -151,27 +155,37 @@ class PayloadClient:
         """Upload a file to an upload collection, streaming it from disk."""
         mime_type = mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
         with path.open("rb") as fileobj:
-            encoder = MultipartEncoder(fields={
-                "_payload": json.dumps(dict(data)),
-                "file": (filename, fileobj, mime_type),
-            })
+            encoder = MultipartEncoder(
+                fields={
+                    "_payload": json.dumps(dict(data)),
+                    "file": (filename, fileobj, mime_type),
+                }
+            )
             body = self._request(
-                "POST", f"/{collection}", params={"depth": 0}, data=encoder,
+                "POST",
+                f"/{collection}",
+                params={"depth": 0},
+                data=encoder,
                 headers={"Content-Type": encoder.content_type},
             )
         return _doc_of(body, self.api_url)
 
     def absolute_url(self, url: str) -> str:
         """Payload gives media URLs relative to its origin unless `serverURL` is set."""
-        return url if "://" in url else f"{self.base_url}{url if url.startswith('/') else '/' + url}"
+        return (
+            url if "://" in url else f"{self.base_url}{url if url.startswith('/') else '/' + url}"
+        )
 
     @contextmanager
     def stream(self, url: str) -> Iterator[requests.Response]:
         """Open a media URL as a stream, under the fetch policy. Close it by leaving the block."""
         url = self.absolute_url(url)
         response = open_stream(
-            self.session, url, policy=self.fetch_policy,
-            headers_for=self._download_headers, timeout=self.timeout,
+            self.session,
+            url,
+            policy=self.fetch_policy,
+            headers_for=self._download_headers,
+            timeout=self.timeout,
         )
         with response:
             yield response
@@ -200,8 +214,13 @@ class PayloadClient:
             all_headers["Authorization"] = self._authorization
         try:
             response = self.session.request(
-                method, url, params=params, json=json, data=data,
-                headers=all_headers, timeout=self.timeout,
+                method,
+                url,
+                params=params,
+                json=json,
+                data=data,
+                headers=all_headers,
+                timeout=self.timeout,
             )
         except requests.RequestException as exc:
             raise CMSUnavailable(
@@ -224,7 +243,8 @@ def _json_or_raise(response: requests.Response, method: str, path: str) -> Doc:
         raise CMSBadResponse(
             f"Payload answered {method} {path} with HTTP {response.status_code} "
             "but the body is not a JSON object",
-            status=response.status_code, url=response.url,
+            status=response.status_code,
+            url=response.url,
         )
     return cast(Doc, body)
 
@@ -233,11 +253,11 @@ def _error_for(status: int, body: Any, method: str, path: str, url: str) -> CMSE
     detail = _payload_message(body) or "no message"
     message = f"Payload answered {status} to {method} {path}: {detail}"
     if status == 400:
-        return CMSValidationError(
-            message, status=status, url=url, field_errors=_field_errors(body)
-        )
+        return CMSValidationError(message, status=status, url=url, field_errors=_field_errors(body))
     kinds: dict[int, type[CMSError]] = {
-        401: CMSUnauthorized, 403: CMSForbidden, 404: CMSNotFound,
+        401: CMSUnauthorized,
+        403: CMSForbidden,
+        404: CMSNotFound,
     }
     if status >= 500:
         return CMSUnavailable(message, status=status, url=url)
@@ -266,8 +286,9 @@ def _field_errors(body: Any) -> list[dict[str, str]]:
         data = error.get("data") if isinstance(error, dict) else None
         for item in (data or {}).get("errors", []) if isinstance(data, dict) else []:
             if isinstance(item, dict):
-                found.append({"path": str(item.get("path", "")),
-                              "message": str(item.get("message", ""))})
+                found.append(
+                    {"path": str(item.get("path", "")), "message": str(item.get("message", ""))}
+                )
     return found
 
 

@@ -28,9 +28,7 @@ def redact_url(url: str) -> str:
 class CMSError(Exception):
     """Base of every error raised by cms_client."""
 
-    def __init__(
-        self, message: str, *, status: int | None = None, url: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, status: int | None = None, url: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status

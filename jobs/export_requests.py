@@ -12,8 +12,15 @@ from typing import Any
 from jobs.state import ExportType, JobState, JobStatus, utcnow
 
 STATUS_FIELDS = (
-    "status", "progress", "stage", "error", "result", "resultUrl",
-    "jobId", "startedAt", "finishedAt",
+    "status",
+    "progress",
+    "stage",
+    "error",
+    "result",
+    "resultUrl",
+    "jobId",
+    "startedAt",
+    "finishedAt",
 )
 
 
@@ -62,7 +69,8 @@ def state_from_doc(doc: dict[str, Any]) -> JobState:
         progress=int(doc.get("progress") or 0),
         stage=str(doc.get("stage") or ""),
         result_media_id=_id_of(result),
-        result_url=doc.get("resultUrl") or (result.get("url") if isinstance(result, dict) else None),
+        result_url=doc.get("resultUrl")
+        or (result.get("url") if isinstance(result, dict) else None),
         error=doc.get("error"),
         request_doc_id=doc.get("id"),
         requested_by=_id_of(doc.get("requestedBy")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from cms_client import DownloadResult, copy_to, iter_checked
+from cms_client import CMSError, DownloadResult, copy_to, iter_checked
 from cms_client.client import Doc
 from jobs.context import ExportContext, ExportError
 from jobs.paths import safe_component
@@ -29,10 +29,17 @@ def download_media(ctx: ExportContext, media: Doc, folder: Path) -> tuple[Path, 
     folder.mkdir(parents=True, exist_ok=True)
     extension = mimetypes.guess_extension(str(media.get("mimeType") or "")) or ""
     target = folder / safe_component(f"{media.get('id')}{extension}")
-    with ctx.cms.stream(url) as response, target.open("wb") as out:
-        chunks = iter_checked(
-            response, url=response.url, max_bytes=max_bytes,
-            expected_size=size if isinstance(size, int) else None,
-        )
-        result = copy_to(chunks, out)
+    try:
+        with ctx.cms.stream(url) as response, target.open("wb") as out:
+            chunks = iter_checked(
+                response,
+                url=response.url,
+                max_bytes=max_bytes,
+                expected_size=size if isinstance(size, int) else None,
+            )
+            result = copy_to(chunks, out)
+    except CMSError as exc:
+        raise ExportError(
+            f"could not download {media_label(media)}: {exc}; nothing was uploaded"
+        ) from exc
     return target, result

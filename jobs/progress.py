@@ -47,8 +47,9 @@ class Progress:
         return self.state.job_id
 
     def start(self) -> None:
-        self._apply(status=JobStatus.RUNNING, stage="starting", progress=0,
-                    started_at=utcnow(), error=None)
+        self._apply(
+            status=JobStatus.RUNNING, stage="starting", progress=0, started_at=utcnow(), error=None
+        )
         self._writeback(final=False, retry=True)
 
     def report(self, stage: str, percent: float) -> None:
@@ -65,7 +66,10 @@ class Progress:
     def succeed(self, media: Doc) -> None:
         url = media.get("url")
         self._apply(
-            status=JobStatus.SUCCEEDED, stage="done", progress=100, error=None,
+            status=JobStatus.SUCCEEDED,
+            stage="done",
+            progress=100,
+            error=None,
             result_media_id=media.get("id"),
             result_url=self.runtime.cms.absolute_url(url) if isinstance(url, str) else None,
             finished_at=utcnow(),
@@ -103,7 +107,11 @@ class Progress:
             return
 
     def _writeback_failed(self, exc: CMSError, *, final: bool) -> None:
-        logger.warning("job %s: could not update export request %s: %s",
-                       self.job_id, self.state.request_doc_id, exc)
+        logger.warning(
+            "job %s: could not update export request %s: %s",
+            self.job_id,
+            self.state.request_doc_id,
+            exc,
+        )
         if final:
             self.runtime.redis.sadd(WRITEBACK_PENDING_KEY, self.job_id)

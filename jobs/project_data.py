@@ -14,12 +14,14 @@ def fetch_project(ctx: ExportContext, *, depth: int = 1) -> Doc:
 
 def fetch_scripts(ctx: ExportContext) -> list[Doc]:
     """Every script/story artifact linked to the project, in their `order`."""
-    return list(ctx.cms.find_all(
-        ctx.settings.collections.scripts,
-        where={"project": {"equals": ctx.project_id}},
-        sort="order",
-        depth=0,
-    ))
+    return list(
+        ctx.cms.find_all(
+            ctx.settings.collections.scripts,
+            where={"project": {"equals": ctx.project_id}},
+            sort="order",
+            depth=0,
+        )
+    )
 
 
 def project_media(project: Doc) -> list[Doc]:

@@ -25,8 +25,12 @@ def build(ctx: ExportContext) -> Artifact:
     ctx.progress.report("rendering", 60)
     path = ctx.workdir / "brief.pdf"
     data = BriefData(
-        project=project, scripts=scripts, media=media, images=images,
-        exported_at=datetime.now(UTC), service_version=ctx.settings.service_version,
+        project=project,
+        scripts=scripts,
+        media=media,
+        images=images,
+        exported_at=datetime.now(UTC),
+        service_version=ctx.settings.service_version,
     )
     try:
         info = render_brief(data, path, options=options, templates_dir=ctx.settings.templates_dir)
@@ -48,8 +52,10 @@ def _download_images(
     cover = project.get("coverImage")
     cover_id = cover.get("id") if isinstance(cover, dict) else None
     wanted = [
-        m for m in media
-        if m.get("mimeType") in IMAGE_TYPES and (options.includeThumbnails or m.get("id") == cover_id)
+        m
+        for m in media
+        if m.get("mimeType") in IMAGE_TYPES
+        and (options.includeThumbnails or m.get("id") == cover_id)
     ]
     images: dict[str, Path] = {}
     for index, item in enumerate(wanted):

@@ -84,8 +84,8 @@ def _is_neutral(ch: str) -> bool:
 
 def char_name(ch: str) -> str:
     """The fallback text for a character no font has: its Unicode name in brackets."""
-    name = unicodedata.name(ch, "") or f"U+{ord(ch):04X}"
-    return f"[{name.lower()}]"
+    name = unicodedata.name(ch, "")
+    return f"[{name.lower()}]" if name else f"[U+{ord(ch):04X}]"
 
 
 def _regional_pair(a: int, b: int) -> str:
@@ -134,6 +134,9 @@ def font_runs(text: str) -> list[_Run]:
                 _append(runs, None, char_name(chr(cp)))
             continue
         ch = chr(cp)
+        if ch in "\n\t\r":
+            _append(runs, runs[-1].cls if runs else None, ch)
+            continue
         if runs and _is_neutral(ch) and _run_covers(runs[-1].cls, cp, base, cjk):
             runs[-1].text += ch
             continue
@@ -493,26 +496,31 @@ def _unknown(node: Mapping[str, Any], ctx: _Ctx, *, block: bool) -> Markup:
 _STRUCTURAL = frozenset({"listitem", "tablerow", "tablecell", "root"})
 
 
-def _node_text(node: Mapping[str, Any], linebreak: str = " ", depth: int = 0) -> str:
-    """Every string a node holds: its text, its children's, and a block's field values."""
-    if depth > _MAX_DEPTH:
-        return ""
-    if node.get("type") == "linebreak":
-        return linebreak
-    if isinstance(node.get("text"), str):
-        return str(node["text"])
-    kids = _children(node)
-    if not kids:
-        fields = node.get("fields")
-        return _fields_text(fields) if isinstance(fields, Mapping) else ""
-    out = ""
-    for child in kids:
-        piece = _node_text(child, linebreak, depth + 1)
-        kind = child.get("type")
-        if out and piece and (kind in _BLOCK_HANDLERS or kind in _STRUCTURAL):
-            out += " "
-        out += piece
-    return out
+def _node_text(node: Mapping[str, Any], linebreak: str = " ") -> str:
+    """Every string a node holds: its text, its children's, and a block's field values.
+
+    Iterative, so a document nested deeper than Python's stack still gives its text.
+    """
+    out: list[str] = []
+    stack: list[Mapping[str, Any] | None] = [node]  # None: a gap between blocks
+    while stack:
+        current = stack.pop()
+        if current is None:
+            if out and not out[-1].endswith(" "):
+                out.append(" ")
+            continue
+        if current.get("type") == "linebreak":
+            out.append(linebreak)
+        elif isinstance(current.get("text"), str):
+            out.append(str(current["text"]))
+        elif kids := _children(current):
+            for child in reversed(kids):
+                stack.append(child)
+                if child.get("type") in _BLOCK_HANDLERS or child.get("type") in _STRUCTURAL:
+                    stack.append(None)
+        elif isinstance(current.get("fields"), Mapping):
+            out.append(_fields_text(current["fields"]))
+    return "".join(out).strip(" ")
 
 
 def _fields_text(fields: Mapping[str, Any]) -> str:

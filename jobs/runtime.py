@@ -34,8 +34,10 @@ def build(settings: Settings, redis: Redis) -> Runtime:
         allowed_media_origins=settings.allowed_media_origins,
     )
     return Runtime(
-        settings=settings, redis=redis,
-        store=JobStore(redis, ttl_s=settings.job_ttl_s), cms=cms,
+        settings=settings,
+        redis=redis,
+        store=JobStore(redis, ttl_s=settings.job_ttl_s),
+        cms=cms,
     )
 
 

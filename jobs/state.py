@@ -89,9 +89,7 @@ class JobState:
     @classmethod
     def from_redis(cls, raw: dict[bytes, bytes]) -> JobState:
         known = {f.name for f in fields(cls)}
-        values = {
-            k.decode(): json.loads(v) for k, v in raw.items() if k.decode() in known
-        }
+        values = {k.decode(): json.loads(v) for k, v in raw.items() if k.decode() in known}
         values["type"] = ExportType(values["type"])
         values["status"] = JobStatus(values["status"])
         return cls(**values)

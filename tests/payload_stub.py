@@ -52,19 +52,30 @@ class PayloadStub:
         self.users[key] = {"id": user_id, "email": email, "roles": roles, "collection": "users"}
 
     def add(self, collection: str, doc: dict[str, Any]) -> dict[str, Any]:
-        doc = {"createdAt": "2026-11-25T10:00:00.000Z", "updatedAt": "2026-11-25T10:00:00.000Z",
-               **doc}
+        doc = {
+            "createdAt": "2026-11-25T10:00:00.000Z",
+            "updatedAt": "2026-11-25T10:00:00.000Z",
+            **doc,
+        }
         if "id" not in doc:
             doc["id"] = self._new_id()
         self.collections.setdefault(collection, {})[doc["id"]] = doc
         return doc
 
-    def add_media_file(self, filename: str, content: bytes, mime_type: str, **extra: Any) -> dict[str, Any]:
+    def add_media_file(
+        self, filename: str, content: bytes, mime_type: str, **extra: Any
+    ) -> dict[str, Any]:
         self.files[filename] = content
-        return self.add("media", {
-            "filename": filename, "mimeType": mime_type, "filesize": len(content),
-            "url": f"/api/media/file/{filename}", **extra,
-        })
+        return self.add(
+            "media",
+            {
+                "filename": filename,
+                "mimeType": mime_type,
+                "filesize": len(content),
+                "url": f"/api/media/file/{filename}",
+                **extra,
+            },
+        )
 
     def docs(self, collection: str) -> list[dict[str, Any]]:
         return list(self.collections.get(collection, {}).values())
@@ -94,8 +105,10 @@ class PayloadStub:
         if segments == ["users", "me"]:
             return _json(200, {"user": user, "collection": "users" if user else None})
         handler = {
-            ("GET", 1): self._find, ("GET", 2): self._get,
-            ("POST", 1): self._create, ("PATCH", 2): self._update,
+            ("GET", 1): self._find,
+            ("GET", 2): self._get,
+            ("POST", 1): self._create,
+            ("PATCH", 2): self._update,
         }.get((request.method or "", len(segments)))
         if handler is None:
             return _json(404, NOT_FOUND)
@@ -130,8 +143,9 @@ class PayloadStub:
 
     # -- handlers ------------------------------------------------------------------------
 
-    def _get(self, request: PreparedRequest, segments: list[str], query: dict[str, str],
-             user: Any) -> Reply:
+    def _get(
+        self, request: PreparedRequest, segments: list[str], query: dict[str, str], user: Any
+    ) -> Reply:
         collection, raw_id = segments
         doc = self.collections.get(collection, {}).get(_as_id(raw_id))
         if doc is None:
@@ -143,8 +157,9 @@ class PayloadStub:
             return _json(404, NOT_FOUND)
         return _json(200, self._populate(doc, int(query.get("depth", "2"))))
 
-    def _find(self, request: PreparedRequest, segments: list[str], query: dict[str, str],
-              user: Any) -> Reply:
+    def _find(
+        self, request: PreparedRequest, segments: list[str], query: dict[str, str], user: Any
+    ) -> Reply:
         collection = segments[0]
         docs = [d for d in self.docs(collection) if self.can_read(user, collection, d)]
         for key, value in query.items():
@@ -154,17 +169,26 @@ class PayloadStub:
         if query.get("sort"):
             docs.sort(key=lambda d: d.get(query["sort"]) or 0)
         limit, page = int(query.get("limit", "10")), int(query.get("page", "1"))
-        chunk = docs[(page - 1) * limit: page * limit]
+        chunk = docs[(page - 1) * limit : page * limit]
         total_pages = max(1, -(-len(docs) // limit))
-        return _json(200, {
-            "docs": [self._populate(d, int(query.get("depth", "2"))) for d in chunk],
-            "totalDocs": len(docs), "limit": limit, "page": page, "totalPages": total_pages,
-            "hasNextPage": page < total_pages, "nextPage": page + 1 if page < total_pages else None,
-            "hasPrevPage": page > 1, "prevPage": page - 1 if page > 1 else None,
-        })
+        return _json(
+            200,
+            {
+                "docs": [self._populate(d, int(query.get("depth", "2"))) for d in chunk],
+                "totalDocs": len(docs),
+                "limit": limit,
+                "page": page,
+                "totalPages": total_pages,
+                "hasNextPage": page < total_pages,
+                "nextPage": page + 1 if page < total_pages else None,
+                "hasPrevPage": page > 1,
+                "prevPage": page - 1 if page > 1 else None,
+            },
+        )
 
-    def _create(self, request: PreparedRequest, segments: list[str], query: dict[str, str],
-                user: Any) -> Reply:
+    def _create(
+        self, request: PreparedRequest, segments: list[str], query: dict[str, str], user: Any
+    ) -> Reply:
         collection = segments[0]
         if not isinstance(user, dict):
             return _json(403, NOT_ALLOWED)
@@ -174,8 +198,9 @@ class PayloadStub:
         doc = self.add(collection, data)
         return _json(201, {"doc": doc, "message": f"{collection} successfully created."})
 
-    def _update(self, request: PreparedRequest, segments: list[str], query: dict[str, str],
-                user: Any) -> Reply:
+    def _update(
+        self, request: PreparedRequest, segments: list[str], query: dict[str, str], user: Any
+    ) -> Reply:
         collection, raw_id = segments
         doc = self.collections.get(collection, {}).get(_as_id(raw_id))
         if doc is None:
@@ -197,8 +222,11 @@ class PayloadStub:
             name = re.search(r'name="([^"]+)"', disposition).group(1)  # type: ignore[union-attr]
             filename = re.search(r'filename="([^"]+)"', disposition)
             if filename:
-                fields["file"] = (filename.group(1), part.content,
-                                  part.headers[b"Content-Type"].decode())
+                fields["file"] = (
+                    filename.group(1),
+                    part.content,
+                    part.headers[b"Content-Type"].decode(),
+                )
             else:
                 fields[name] = part.text
         filename, content, mime_type = fields["file"]

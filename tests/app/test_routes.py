@@ -46,7 +46,11 @@ def test_pdf_export_runs_to_a_media_document(client, payload, worker, settings):
     doc = request_doc(payload, job_id)
     assert doc["status"] == "queued"
     assert (doc["type"], doc["project"], doc["source"], doc["requestedBy"]) == (
-        "project-pdf", 17, "rest", 2)
+        "project-pdf",
+        17,
+        "rest",
+        2,
+    )
 
     run_jobs(worker)
 
@@ -86,15 +90,28 @@ def test_zip_export_bundles_project_and_scripts_with_a_manifest(client, payload,
 # -- validation --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("body", "status", "code", "field"), [
-    ({}, 422, "missing_field", "projectId"),
-    ({"projectId": 17, "colour": "red"}, 422, "unknown_field", "colour"),
-    ({"projectId": "../users/me"}, 422, "invalid_field", "projectId"),
-    ({"projectId": True}, 422, "invalid_field", "projectId"),
-    ({"projectId": -3}, 422, "invalid_field", "projectId"),
-    ({"projectId": 17, "options": {"paperSize": "A0"}}, 422, "invalid_field", "options.paperSize"),
-    ({"projectId": 17, "options": {"watermark": True}}, 422, "unknown_field", "options.watermark"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "code", "field"),
+    [
+        ({}, 422, "missing_field", "projectId"),
+        ({"projectId": 17, "colour": "red"}, 422, "unknown_field", "colour"),
+        ({"projectId": "../users/me"}, 422, "invalid_field", "projectId"),
+        ({"projectId": True}, 422, "invalid_field", "projectId"),
+        ({"projectId": -3}, 422, "invalid_field", "projectId"),
+        (
+            {"projectId": 17, "options": {"paperSize": "A0"}},
+            422,
+            "invalid_field",
+            "options.paperSize",
+        ),
+        (
+            {"projectId": 17, "options": {"watermark": True}},
+            422,
+            "unknown_field",
+            "options.watermark",
+        ),
+    ],
+)
 def test_pdf_bodies_are_validated(client, payload, body, status, code, field):
     response = submit(client, "project-pdf", body)
     assert response.status_code == status
@@ -113,24 +130,25 @@ def test_zip_options_are_validated(client):
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"null"])
 def test_malformed_json_is_a_400(client, raw):
-    response = client.post("/exports/project-pdf", content=raw,
-                           headers={"Authorization": EDITOR, "Content-Type": "application/json"})
+    response = client.post(
+        "/exports/project-pdf",
+        content=raw,
+        headers={"Authorization": EDITOR, "Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_json"
 
 
 def test_deeply_nested_json_is_refused(client):
     body = '{"projectId": 17, "options": ' + "[" * 200 + "]" * 200 + "}"
-    response = client.post("/exports/project-pdf", content=body,
-                           headers={"Authorization": EDITOR})
+    response = client.post("/exports/project-pdf", content=body, headers={"Authorization": EDITOR})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "json_too_deep"
 
 
 def test_oversized_bodies_are_a_413(client, settings):
     body = json.dumps({"projectId": 17, "pad": "x" * settings.limits.max_body_bytes})
-    response = client.post("/exports/project-pdf", content=body,
-                           headers={"Authorization": EDITOR})
+    response = client.post("/exports/project-pdf", content=body, headers={"Authorization": EDITOR})
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
 
@@ -138,13 +156,16 @@ def test_oversized_bodies_are_a_413(client, settings):
 # -- authentication and access -----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("auth", "status", "code"), [
-    (None, 401, "unauthenticated"),
-    ("Basic dXNlcjpwYXNz", 401, "unauthenticated"),
-    ("users API-Key not-a-real-key", 401, "unauthenticated"),
-    (OUTSIDER, 404, "project_not_found"),
-    (GUEST, 403, "forbidden"),
-])
+@pytest.mark.parametrize(
+    ("auth", "status", "code"),
+    [
+        (None, 401, "unauthenticated"),
+        ("Basic dXNlcjpwYXNz", 401, "unauthenticated"),
+        ("users API-Key not-a-real-key", 401, "unauthenticated"),
+        (OUTSIDER, 404, "project_not_found"),
+        (GUEST, 403, "forbidden"),
+    ],
+)
 def test_callers_need_credentials_payload_accepts_for_the_project(
     client, payload, auth, status, code
 ):
@@ -216,8 +237,10 @@ def test_jobs_are_read_from_payload_once_redis_has_expired_them(client, payload,
 def test_health_reports_each_dependency(client, payload):
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "checks": {"redis": {"ok": True},
-                                                      "payload": {"ok": True}}}
+    assert response.json() == {
+        "ok": True,
+        "checks": {"redis": {"ok": True}, "payload": {"ok": True}},
+    }
     payload.down = True
     response = client.get("/health")
     assert response.status_code == 503
@@ -244,4 +267,3 @@ def test_every_error_is_json(client):
     response = client.delete("/health")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
-

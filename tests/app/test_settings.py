@@ -18,26 +18,32 @@ def test_defaults():
     assert "abc" not in repr(settings)
 
 
-@pytest.mark.parametrize(("env", "variable"), [
-    ({"PAYLOAD_API_KEY": "abc"}, "PAYLOAD_URL"),
-    ({"PAYLOAD_URL": "http://x"}, "PAYLOAD_API_KEY"),
-    ({**BASE, "PAYLOAD_URL": "localhost:3000"}, "PAYLOAD_URL"),
-    ({**BASE, "REDIS_URL": "localhost:6379"}, "REDIS_URL"),
-    ({**BASE, "EXPORT_MAX_FILES": "many"}, "EXPORT_MAX_FILES"),
-    ({**BASE, "EXPORT_MAX_FILE_BYTES": "0"}, "EXPORT_MAX_FILE_BYTES"),
-    ({**BASE, "EXPORT_WEBHOOK_SECRET": "short"}, "EXPORT_WEBHOOK_SECRET"),
-    ({**BASE, "EXPORT_ALLOWED_MEDIA_ORIGINS": "https://cdn.test/path"},
-     "EXPORT_ALLOWED_MEDIA_ORIGINS"),
-    ({**BASE, "PAYLOAD_PROJECTS_COLLECTION": "pro jects"}, "PAYLOAD_PROJECTS_COLLECTION"),
-])
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"PAYLOAD_API_KEY": "abc"}, "PAYLOAD_URL"),
+        ({"PAYLOAD_URL": "http://x"}, "PAYLOAD_API_KEY"),
+        ({**BASE, "PAYLOAD_URL": "localhost:3000"}, "PAYLOAD_URL"),
+        ({**BASE, "REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({**BASE, "EXPORT_MAX_FILES": "many"}, "EXPORT_MAX_FILES"),
+        ({**BASE, "EXPORT_MAX_FILE_BYTES": "0"}, "EXPORT_MAX_FILE_BYTES"),
+        ({**BASE, "EXPORT_WEBHOOK_SECRET": "short"}, "EXPORT_WEBHOOK_SECRET"),
+        (
+            {**BASE, "EXPORT_ALLOWED_MEDIA_ORIGINS": "https://cdn.test/path"},
+            "EXPORT_ALLOWED_MEDIA_ORIGINS",
+        ),
+        ({**BASE, "PAYLOAD_PROJECTS_COLLECTION": "pro jects"}, "PAYLOAD_PROJECTS_COLLECTION"),
+    ],
+)
 def test_a_bad_setting_names_the_variable(env, variable):
     with pytest.raises(SettingsError, match=variable):
         load_settings(env, env_file=None)
 
 
 def test_several_webhook_secrets_allow_rotation():
-    settings = load_settings({**BASE, "EXPORT_WEBHOOK_SECRET": "a" * 16 + ", " + "b" * 16},
-                             env_file=None)
+    settings = load_settings(
+        {**BASE, "EXPORT_WEBHOOK_SECRET": "a" * 16 + ", " + "b" * 16}, env_file=None
+    )
     assert [str(s) for s in settings.webhook_secrets] == ["a" * 16, "b" * 16]
 
 

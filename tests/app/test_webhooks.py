@@ -22,24 +22,56 @@ SERVICE_USER = {"id": 1, "collection": "users", "email": "export-service@example
 
 def admin_request(payload: PayloadStub, **fields: Any) -> dict[str, Any]:
     """An export request as an editor creates it in the admin (the plugin's defaults)."""
-    return payload.add("export-requests", {
-        "type": "project-pdf", "project": 17, "params": {}, "status": "queued", "progress": 0,
-        "jobId": None, "requestedBy": 2, "source": "admin", **fields,
-    })
+    return payload.add(
+        "export-requests",
+        {
+            "type": "project-pdf",
+            "project": 17,
+            "params": {},
+            "status": "queued",
+            "progress": 0,
+            "jobId": None,
+            "requestedBy": 2,
+            "source": "admin",
+            **fields,
+        },
+    )
 
 
-def delivery(doc: dict[str, Any], *, operation: str = "create", user=EDITOR_USER,
-             previous: dict[str, Any] | None = None, event="export-requests.afterChange"):
-    return {"event": event, "collection": "export-requests", "operation": operation,
-            "user": user, "changedFields": [], "doc": doc, "previousDoc": previous or {}}
+def delivery(
+    doc: dict[str, Any],
+    *,
+    operation: str = "create",
+    user=EDITOR_USER,
+    previous: dict[str, Any] | None = None,
+    event="export-requests.afterChange",
+):
+    return {
+        "event": event,
+        "collection": "export-requests",
+        "operation": operation,
+        "user": user,
+        "changedFields": [],
+        "doc": doc,
+        "previousDoc": previous or {},
+    }
 
 
-def post(client: TestClient, body: Any, *, secret: str = WEBHOOK_SECRET,
-         age_s: int = 0, signature: str | None = None):
+def post(
+    client: TestClient,
+    body: Any,
+    *,
+    secret: str = WEBHOOK_SECRET,
+    age_s: int = 0,
+    signature: str | None = None,
+):
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     header = signature or sign(secret, raw, int(time.time()) - age_s)
-    return client.post("/webhooks/payload", content=raw,
-                       headers={"X-Export-Signature": header, "Content-Type": "application/json"})
+    return client.post(
+        "/webhooks/payload",
+        content=raw,
+        headers={"X-Export-Signature": header, "Content-Type": "application/json"},
+    )
 
 
 def test_an_admin_request_is_queued_run_and_written_back(client, payload, worker):
@@ -53,13 +85,16 @@ def test_an_admin_request_is_queued_run_and_written_back(client, payload, worker
     assert payload.collections["media"][doc["result"]]["exportRequest"] == doc["id"]
 
 
-@pytest.mark.parametrize(("kwargs", "fragment"), [
-    ({"signature": "nonsense"}, "missing or malformed"),
-    ({"signature": "t=1,v1=abc"}, "missing or malformed"),
-    ({"secret": "another-secret-entirely"}, "does not match"),
-    ({"age_s": 301}, "more than 300 s"),
-    ({"age_s": -310}, "more than 300 s"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"signature": "nonsense"}, "missing or malformed"),
+        ({"signature": "t=1,v1=abc"}, "missing or malformed"),
+        ({"secret": "another-secret-entirely"}, "does not match"),
+        ({"age_s": 301}, "more than 300 s"),
+        ({"age_s": -310}, "more than 300 s"),
+    ],
+)
 def test_forged_and_stale_signatures_are_refused(client, payload, redis, kwargs, fragment):
     response = post(client, delivery(admin_request(payload)), **kwargs)
     assert response.status_code == 401
@@ -75,8 +110,9 @@ def test_a_missing_signature_is_refused(client, payload):
 
 
 def test_secrets_can_be_rotated(settings, redis, payload):
-    rotated = replace(settings, webhook_secrets=(Secret("new-secret-000000001"),
-                                                 Secret(WEBHOOK_SECRET)))
+    rotated = replace(
+        settings, webhook_secrets=(Secret("new-secret-000000001"), Secret(WEBHOOK_SECRET))
+    )
     with TestClient(create_app(rotated, redis=redis)) as client:
         assert post(client, delivery(admin_request(payload))).json()["queued"] is True
         body = delivery(admin_request(payload))
@@ -91,11 +127,14 @@ def test_a_duplicate_delivery_is_queued_once(client, payload, redis):
     assert len(redis.keys("rq:job:*")) == 1
 
 
-@pytest.mark.parametrize(("body_changes", "reason"), [
-    ({"user": SERVICE_USER, "operation": "update"}, "write-back by the export service"),
-    ({"operation": "update"}, "does not ask for a run"),
-    ({"event": "media.afterChange"}, "not one this service acts on"),
-])
+@pytest.mark.parametrize(
+    ("body_changes", "reason"),
+    [
+        ({"user": SERVICE_USER, "operation": "update"}, "write-back by the export service"),
+        ({"operation": "update"}, "does not ask for a run"),
+        ({"event": "media.afterChange"}, "not one this service acts on"),
+    ],
+)
 def test_echoes_and_other_events_are_ignored(client, payload, redis, body_changes, reason):
     body = {**delivery(admin_request(payload, status="running")), **body_changes}
     response = post(client, body)

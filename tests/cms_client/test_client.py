@@ -41,22 +41,42 @@ def mock():
 
 
 def test_get_sends_the_api_key_and_depth(cms, mock):
-    mock.get(f"{BASE}/api/projects/7", json={"id": 7, "title": "T"},
-             match=[matchers.header_matcher({"Authorization": AUTH}),
-                    matchers.query_param_matcher({"depth": "1"})])
+    mock.get(
+        f"{BASE}/api/projects/7",
+        json={"id": 7, "title": "T"},
+        match=[
+            matchers.header_matcher({"Authorization": AUTH}),
+            matchers.query_param_matcher({"depth": "1"}),
+        ],
+    )
     assert cms.get("projects", 7, depth=1) == {"id": 7, "title": "T"}
 
 
-@pytest.mark.parametrize(("status", "body", "error", "text"), [
-    (403, {"errors": [{"message": "You are not allowed to perform this action."}]},
-     CMSForbidden, "Payload answered 403 to GET /projects/7: You are not allowed"),
-    (404, {"errors": [{"message": "Not Found"}]}, CMSNotFound, "404 to GET /projects/7: Not Found"),
-    (500, {"errors": [{"message": "Something went wrong."}]}, CMSUnavailable, "500"),
-    (418, "teapot", CMSBadResponse, "418 to GET /projects/7: no message"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "error", "text"),
+    [
+        (
+            403,
+            {"errors": [{"message": "You are not allowed to perform this action."}]},
+            CMSForbidden,
+            "Payload answered 403 to GET /projects/7: You are not allowed",
+        ),
+        (
+            404,
+            {"errors": [{"message": "Not Found"}]},
+            CMSNotFound,
+            "404 to GET /projects/7: Not Found",
+        ),
+        (500, {"errors": [{"message": "Something went wrong."}]}, CMSUnavailable, "500"),
+        (418, "teapot", CMSBadResponse, "418 to GET /projects/7: no message"),
+    ],
+)
 def test_errors_keep_payloads_message(cms, mock, status, body, error, text):
-    mock.get(f"{BASE}/api/projects/7", status=status,
-             **({"json": body} if isinstance(body, dict) else {"body": body}))
+    mock.get(
+        f"{BASE}/api/projects/7",
+        status=status,
+        **({"json": body} if isinstance(body, dict) else {"body": body}),
+    )
     with pytest.raises(error) as caught:
         cms.get("projects", 7)
     assert text in str(caught.value)
@@ -64,14 +84,28 @@ def test_errors_keep_payloads_message(cms, mock, status, body, error, text):
 
 
 def test_validation_errors_name_the_fields(cms, mock):
-    mock.post(f"{BASE}/api/export-requests", status=400, json={"errors": [{
-        "name": "ValidationError", "message": "The following field is invalid: type",
-        "data": {"errors": [{"path": "type", "message": "This field has an invalid selection"}]},
-    }]})
+    mock.post(
+        f"{BASE}/api/export-requests",
+        status=400,
+        json={
+            "errors": [
+                {
+                    "name": "ValidationError",
+                    "message": "The following field is invalid: type",
+                    "data": {
+                        "errors": [
+                            {"path": "type", "message": "This field has an invalid selection"}
+                        ]
+                    },
+                }
+            ]
+        },
+    )
     with pytest.raises(CMSValidationError) as caught:
         cms.create("export-requests", {"type": "x"})
     assert caught.value.field_errors == [
-        {"path": "type", "message": "This field has an invalid selection"}]
+        {"path": "type", "message": "This field has an invalid selection"}
+    ]
     assert "type: This field has an invalid selection" in str(caught.value)
 
 
@@ -83,18 +117,29 @@ def test_connection_errors_are_unavailable(cms, mock):
 
 def test_find_all_follows_pages_and_flattens_where(cms, mock):
     where = {"where[project][equals]": "7", "depth": "0", "limit": "100", "sort": "order"}
-    mock.get(f"{BASE}/api/scripts", json={"docs": [{"id": 1}], "hasNextPage": True, "nextPage": 2},
-             match=[matchers.query_param_matcher({**where, "page": "1"})])
-    mock.get(f"{BASE}/api/scripts", json={"docs": [{"id": 2}], "hasNextPage": False},
-             match=[matchers.query_param_matcher({**where, "page": "2"})])
+    mock.get(
+        f"{BASE}/api/scripts",
+        json={"docs": [{"id": 1}], "hasNextPage": True, "nextPage": 2},
+        match=[matchers.query_param_matcher({**where, "page": "1"})],
+    )
+    mock.get(
+        f"{BASE}/api/scripts",
+        json={"docs": [{"id": 2}], "hasNextPage": False},
+        match=[matchers.query_param_matcher({**where, "page": "2"})],
+    )
     docs = cms.find_all("scripts", where={"project": {"equals": 7}}, sort="order")
     assert [d["id"] for d in docs] == [1, 2]
 
 
 def test_update_overrides_document_locks(cms, mock):
-    mock.patch(f"{BASE}/api/export-requests/3", json={"doc": {"id": 3, "status": "running"}},
-               match=[matchers.query_param_matcher({"depth": "0", "overrideLock": "true"}),
-                      matchers.json_params_matcher({"status": "running"})])
+    mock.patch(
+        f"{BASE}/api/export-requests/3",
+        json={"doc": {"id": 3, "status": "running"}},
+        match=[
+            matchers.query_param_matcher({"depth": "0", "overrideLock": "true"}),
+            matchers.json_params_matcher({"status": "running"}),
+        ],
+    )
     assert cms.update("export-requests", 3, {"status": "running"})["status"] == "running"
 
 
@@ -123,8 +168,11 @@ def test_upload_streams_the_file_as_multipart(cms, mock, tmp_path):
 
 
 def test_downloads_send_credentials_only_to_the_cms(cms, mock):
-    mock.get(f"{BASE}/api/media/file/a.png", body=b"abc",
-             match=[matchers.header_matcher({"Authorization": AUTH})])
+    mock.get(
+        f"{BASE}/api/media/file/a.png",
+        body=b"abc",
+        match=[matchers.header_matcher({"Authorization": AUTH})],
+    )
     mock.get("https://cdn.test/a.png", body=b"abc")
     with cms.stream("/api/media/file/a.png") as response:
         assert response.content == b"abc"
@@ -132,39 +180,49 @@ def test_downloads_send_credentials_only_to_the_cms(cms, mock):
         assert "Authorization" not in response.request.headers
 
 
-@pytest.mark.parametrize("url", [
-    "file:///etc/passwd",
-    "https://evil.test/a.png",
-    "http://169.254.169.254/latest/meta-data",
-    "ftp://cms.test/a.png",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "https://evil.test/a.png",
+        "http://169.254.169.254/latest/meta-data",
+        "ftp://cms.test/a.png",
+    ],
+)
 def test_downloads_refuse_origins_that_are_not_allowed(cms, mock, url):
     with pytest.raises(FetchRefused), cms.stream(url):
         pass
 
 
 def test_redirects_are_checked_hop_by_hop(cms, mock):
-    mock.get(f"{BASE}/api/media/file/a.png", status=302,
-             headers={"Location": "http://169.254.169.254/secrets"})
-    with pytest.raises(FetchRefused, match="not an allowed origin"), cms.stream(
-        "/api/media/file/a.png"
+    mock.get(
+        f"{BASE}/api/media/file/a.png",
+        status=302,
+        headers={"Location": "http://169.254.169.254/secrets"},
+    )
+    with (
+        pytest.raises(FetchRefused, match="not an allowed origin"),
+        cms.stream("/api/media/file/a.png"),
     ):
         pass
 
 
 def test_a_short_download_is_incomplete(cms, mock):
     mock.get(f"{BASE}/api/media/file/a.bin", body=b"12345")
-    with cms.stream("/api/media/file/a.bin") as response, pytest.raises(
-        DownloadIncomplete, match="ended after 5 of 10 bytes"
+    with (
+        cms.stream("/api/media/file/a.bin") as response,
+        pytest.raises(DownloadIncomplete, match="ended after 5 of 10 bytes"),
     ):
-        copy_to(iter_checked(response, url=response.url, max_bytes=100, expected_size=10),
-                io.BytesIO())
+        copy_to(
+            iter_checked(response, url=response.url, max_bytes=100, expected_size=10), io.BytesIO()
+        )
 
 
 def test_a_download_over_the_limit_is_refused(cms, mock):
     mock.get(f"{BASE}/api/media/file/a.bin", body=b"x" * 50)
-    with cms.stream("/api/media/file/a.bin") as response, pytest.raises(
-        FetchRefused, match="limit of 10 bytes"
+    with (
+        cms.stream("/api/media/file/a.bin") as response,
+        pytest.raises(FetchRefused, match="limit of 10 bytes"),
     ):
         copy_to(iter_checked(response, url=response.url, max_bytes=10), io.BytesIO())
 
@@ -174,7 +232,8 @@ def test_repr_never_shows_the_key(cms):
 
 
 def test_an_allowed_host_resolving_to_a_link_local_address_is_refused():
-    policy = FetchPolicy(allowed_origins=frozenset({"https://cdn.test"}),
-                         resolver=lambda host: ["169.254.169.254"])
+    policy = FetchPolicy(
+        allowed_origins=frozenset({"https://cdn.test"}), resolver=lambda host: ["169.254.169.254"]
+    )
     with pytest.raises(FetchRefused, match="link-local"):
         policy.check("https://cdn.test/a.png")

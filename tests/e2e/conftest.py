@@ -1,0 +1,32 @@
+"""Starts the real stack once for the end-to-end tests (see tests/e2e/stack.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.stack import Stack, node_missing
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    missing = node_missing()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}; CI must run the end-to-end tests", pytrace=False)
+        pytest.skip(missing)
+    running = Stack(root=tmp_path_factory.mktemp("e2e"))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for log in running.root.glob("*.log"):
+            shutil.copy(log, ARTIFACTS / log.name)

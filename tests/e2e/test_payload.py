@@ -1,0 +1,199 @@
+"""End to end on a real Payload 3: editors' requests in Payload become files in Media.
+
+These start the dev Payload (Node, SQLite, the plugin), the web process, a worker and an
+embedded Redis; nothing is stubbed. Logs land in test-artifacts/e2e/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+import zipfile
+from typing import Any
+
+import pytest
+import requests
+from pypdf import PdfReader
+
+from tests.e2e.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+TERMINAL = {"succeeded", "failed"}
+WAIT_S = 90.0
+
+
+def payload(stack: Stack, method: str, path: str, user: str = "editor", **kwargs: Any):
+    return requests.request(
+        method,
+        f"{stack.payload_url}/api{path}",
+        headers={"Authorization": stack.key(user)},
+        timeout=30,
+        **kwargs,
+    )
+
+
+def create_request(stack: Stack, user: str = "editor", **fields: Any) -> dict[str, Any]:
+    body = {"project": stack.seed["projects"]["sample"], **fields}
+    response = payload(stack, "POST", "/export-requests", user, json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["doc"]
+
+
+def wait_for_outcome(stack: Stack, doc_id: int) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        doc = payload(stack, "GET", f"/export-requests/{doc_id}?depth=0", "service").json()
+        if doc.get("status") in TERMINAL:
+            return doc
+        time.sleep(0.3)
+    raise AssertionError(
+        f"export request {doc_id} did not finish in {WAIT_S} s: {doc}\n"
+        f"{stack.log('worker')[-3000:]}"
+    )
+
+
+def result_file(stack: Stack, doc: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    media = payload(stack, "GET", f"/media/{doc['result']}?depth=0").json()
+    response = requests.get(
+        media["url"], headers={"Authorization": stack.key("editor")}, timeout=30
+    )
+    assert response.status_code == 200
+    return media, response.content
+
+
+def jobs_for(stack: Stack, doc_id: int) -> list[str]:
+    assert stack.redis is not None
+    found = []
+    for key in stack.redis.keys("export:job:*"):
+        if json.loads(stack.redis.hget(key, "request_doc_id") or b"null") == doc_id:
+            found.append(key.decode())
+    return found
+
+
+def test_an_editors_pdf_request_ends_with_a_pdf_in_media(stack):
+    doc = wait_for_outcome(stack, create_request(stack, type="project-pdf")["id"])
+    assert doc["status"] == "succeeded", doc["error"]
+    assert doc["progress"] == 100 and doc["jobId"] and doc["startedAt"] and doc["finishedAt"]
+    media, content = result_file(stack, doc)
+    assert media["mimeType"] == "application/pdf"
+    assert media["exportRequest"] == doc["id"]
+    assert media["exportOf"] == stack.seed["projects"]["sample"]
+    reader = PdfReader(io.BytesIO(content))
+    assert "The Lighthouse Keeper" in reader.pages[0].extract_text()
+    # exactly one job ran for it, despite the write-backs Payload fires afterChange for
+    time.sleep(1.0)
+    assert len(jobs_for(stack, doc["id"])) == 1
+    derived = payload(
+        stack, "GET", f"/media?where[exportRequest][equals]={doc['id']}", "service"
+    ).json()
+    assert derived["totalDocs"] == 1
+
+
+def test_an_editors_zip_request_ends_with_a_bundle_whose_manifest_verifies(stack):
+    doc = wait_for_outcome(stack, create_request(stack, type="project-zip")["id"])
+    assert doc["status"] == "succeeded", doc["error"]
+    _, content = result_file(stack, doc)
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["files"]
+    for entry in manifest["files"]:
+        assert hashlib.sha256(archive.read(entry["path"])).hexdigest() == entry["sha256"]
+
+
+def test_a_forged_webhook_does_nothing(stack):
+    assert stack.redis is not None
+    before = set(stack.redis.keys("rq:job:*"))
+    body = json.dumps(
+        {
+            "event": "export-requests.afterChange",
+            "operation": "create",
+            "doc": {"id": 999, "type": "project-pdf", "project": 1, "status": "queued"},
+            "previousDoc": {},
+        }
+    )
+    response = requests.post(
+        f"{stack.service_url}/webhooks/payload",
+        data=body,
+        timeout=10,
+        headers={"X-Export-Signature": f"t={int(time.time())},v1={'0' * 64}"},
+    )
+    assert response.status_code == 401
+    assert set(stack.redis.keys("rq:job:*")) == before
+
+
+def test_a_rest_submission_appears_in_payload_and_finishes(stack):
+    project = stack.seed["projects"]["sample"]
+    response = requests.post(
+        f"{stack.service_url}/exports/project-pdf",
+        timeout=30,
+        json={"projectId": project},
+        headers={"Authorization": stack.key("editor")},
+    )
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    visible = payload(stack, "GET", f"/export-requests/{accepted['exportRequestId']}?depth=0")
+    assert visible.status_code == 200
+    assert visible.json()["source"] == "rest"
+    assert visible.json()["requestedBy"] == stack.seed["users"]["editor"]["id"]
+    doc = wait_for_outcome(stack, accepted["exportRequestId"])
+    assert doc["status"] == "succeeded", doc["error"]
+    job = requests.get(
+        f"{stack.service_url}/jobs/{accepted['jobId']}",
+        timeout=10,
+        headers={"Authorization": stack.key("editor")},
+    ).json()
+    assert job["status"] == "succeeded" and job["resultMediaId"] == doc["result"]
+    assert len(jobs_for(stack, doc["id"])) == 1
+
+
+def test_a_user_without_access_cannot_export_the_project(stack):
+    project = stack.seed["projects"]["sample"]
+    response = requests.post(
+        f"{stack.service_url}/exports/project-zip",
+        timeout=30,
+        json={"projectId": project},
+        headers={"Authorization": stack.key("outsider")},
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "project_not_found"
+    in_payload = payload(
+        stack,
+        "POST",
+        "/export-requests",
+        "outsider",
+        json={"type": "project-zip", "project": project},
+    )
+    assert in_payload.status_code in (400, 403)
+    private = stack.seed["projects"]["private"]
+    response = requests.post(
+        f"{stack.service_url}/exports/project-pdf",
+        timeout=30,
+        json={"projectId": private},
+        headers={"Authorization": stack.key("editor")},
+    )
+    assert response.status_code in (403, 404)
+
+
+def test_a_failing_export_shows_its_sentence_on_the_document(stack):
+    doc = create_request(stack, type="project-pdf", params={"options": {"paperSize": "A0"}})
+    doc = wait_for_outcome(stack, doc["id"])
+    assert doc["status"] == "failed"
+    assert "options.paperSize" in doc["error"]
+
+
+def test_a_failure_in_the_worker_reaches_the_document(stack):
+    media_dir = stack.root / "payload" / "media"
+    for file in media_dir.iterdir():
+        file.rename(file.with_name(file.name + ".moved"))
+    try:
+        doc = create_request(stack, type="project-pdf")
+        doc = wait_for_outcome(stack, doc["id"])
+    finally:
+        for file in media_dir.iterdir():
+            file.rename(file.with_name(file.name.removesuffix(".moved")))
+    assert doc["status"] == "failed"
+    assert "Payload" in doc["error"] or "download" in doc["error"], doc["error"]
+    assert "nothing was uploaded" in doc["error"]
