@@ -46,6 +46,12 @@ class Caller:
     def label(self) -> str:
         return f"{self.collection} {self.user_id}"
 
+    @property
+    def display_name(self) -> str:
+        """How the person appears in sentences: their email, else collection and id."""
+        email = self.user.get("email")
+        return email if isinstance(email, str) and email else self.label
+
 
 class _TTLCache:
     def __init__(self) -> None:

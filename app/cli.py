@@ -67,16 +67,18 @@ def run_web(host: str, port: int) -> int:
 
 def run_worker() -> int:
     from redis import Redis
-    from rq import Queue, Worker
+    from rq import Queue
 
     from jobs import runtime
+    from jobs.worker import ExportWorker
 
     settings = load_settings()
     if not settings.redis_url:
         raise SettingsError("REDIS_URL is not set; a worker needs the Redis the web app uses")
     redis = Redis.from_url(settings.redis_url)
     runtime.install(runtime.build(settings, redis))
-    worker = Worker([Queue(settings.queue_name, connection=redis)], connection=redis)
+    worker = ExportWorker([Queue(settings.queue_name, connection=redis)], connection=redis)
+    worker.shutdown_grace_s = settings.shutdown_grace_s
     worker.work()
     return EXIT_OK
 

@@ -6,6 +6,8 @@ environment and touches no network.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,15 +16,20 @@ from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route, WebSocketRoute
 
+from app import tickets
 from app.auth import Authenticator
 from app.errors import handlers
+from app.events import EventHub, job_events
 from app.routes import routes as api_routes
 from app.settings import Settings, SettingsError, load_settings
 from app.submissions import Services
 from app.webhooks import payload_webhook
 from cms_client import PayloadClient
+from jobs.liveness import SWEEP_INTERVAL_S, sweep
+from jobs.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +40,7 @@ REDIS_RETRIES = 2
 routes = [
     *api_routes,
     Route("/webhooks/payload", payload_webhook, methods=["POST"]),
+    WebSocketRoute("/jobs/{job_id}/events", job_events),
 ]
 
 
@@ -68,17 +76,53 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
         resolved = settings or load_settings()
         connection = redis or connect_redis(resolved)
         cms = service_client(resolved)
-        app.state.services = Services(settings=resolved, redis=connection, cms=cms)
+        services = Services(settings=resolved, redis=connection, cms=cms)
+        app.state.services = services
         app.state.auth = Authenticator(cms, resolved)
+        app.state.ticket_key = tickets.ticket_key(str(resolved.payload_api_key))
+        hub_url = resolved.redis_url if redis is None else redis_url_of(connection)
+        app.state.events = EventHub(hub_url or "")
+        await app.state.events.start()
+        sweeper = asyncio.create_task(sweep_forever(services.runtime), name="sweeper")
         logger.info("export-service web ready; Payload at %s", resolved.payload_url)
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await app.state.events.stop()
             cms.session.close()
             if redis is None:
                 connection.close()
 
     return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+
+
+def redis_url_of(connection: Redis) -> str:
+    """The URL of a connection the app was handed (tests pass a connection, not a URL)."""
+    kwargs = connection.connection_pool.connection_kwargs
+    db = kwargs.get("db", 0)
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}?db={db}"
+    return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{db}"
+
+
+async def sweep_forever(runtime: Runtime, interval_s: float = SWEEP_INTERVAL_S) -> None:
+    """Fail jobs whose worker died and retry pending write-backs, every `interval_s`."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            report = await run_in_threadpool(sweep, runtime)
+        except Exception as exc:  # Redis or Payload down: try again next round
+            logger.warning("sweep failed: %s", exc)
+            continue
+        if report.abandoned or report.written_back:
+            logger.info(
+                "sweep: %d abandoned job(s) failed, %d write-back(s) done",
+                len(report.abandoned),
+                len(report.written_back),
+            )
 
 
 app = create_app()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel
@@ -13,6 +12,8 @@ from starlette.routing import Route
 
 from app.auth import Authenticator
 from app.errors import APIError
+from app.events import events_path
+from app.job_lookup import find_job
 from app.schemas import (
     PdfExportRequest,
     VideoExportRequest,
@@ -20,11 +21,11 @@ from app.schemas import (
     parse_json_body,
 )
 from app.submissions import Services, submit_export
+from app.video import check_video_request
 from cms_client import CMSError, PayloadClient
-from jobs.export_requests import state_from_doc
-from jobs.state import ExportType, JobState, JobStore
+from jobs.cancel import CannotCancel, request_cancel
+from jobs.state import ExportType, JobState
 
-JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 HEALTH_TIMEOUT_S = (2.0, 3.0)
 
 
@@ -54,22 +55,28 @@ async def read_body(request: Request) -> bytes:
 
 
 def _too_large(limit: int) -> APIError:
-    return APIError(413, "payload_too_large",
-                    f"the request body is over {limit:,} bytes (EXPORT_MAX_BODY_BYTES)")
+    return APIError(
+        413,
+        "payload_too_large",
+        f"the request body is over {limit:,} bytes (EXPORT_MAX_BODY_BYTES)",
+    )
 
 
-async def _submit(
-    request: Request, export_type: ExportType, model: type[BaseModel]
-) -> Response:
+async def _submit(request: Request, export_type: ExportType, model: type[BaseModel]) -> Response:
     caller = await authenticator_of(request).caller(request)
     body = parse_json_body(await read_body(request), model)
     params = body.model_dump(exclude={"projectId"}, exclude_none=True)
     project_id: int | str = body.projectId  # type: ignore[attr-defined]
     await authenticator_of(request).require_project(caller, project_id)
     state = await submit_export(services_of(request), caller, export_type, project_id, params)
-    return JSONResponse(
-        accepted_body(state), status_code=202, headers={"Location": f"/jobs/{state.job_id}"}
-    )
+    accepted = {**accepted_body(state), "eventsUrl": events_url(request, state.job_id)}
+    return JSONResponse(accepted, status_code=202, headers={"Location": f"/jobs/{state.job_id}"})
+
+
+def events_url(request: Request, job_id: str) -> str:
+    """The WebSocket URL, with a short-lived ticket, for watching this job live."""
+    scheme = "wss" if request.url.scheme == "https" else "ws"
+    return f"{scheme}://{request.url.netloc}{events_path(job_id, request.app.state.ticket_key)}"
 
 
 def accepted_body(state: JobState) -> dict[str, Any]:
@@ -91,11 +98,15 @@ async def export_project_zip(request: Request) -> Response:
 
 async def export_video(request: Request) -> Response:
     caller = await authenticator_of(request).caller(request)
-    parse_json_body(await read_body(request), VideoExportRequest)
-    raise APIError(
-        501, "not_available",
-        f"video exports are not available on this deployment yet ({caller.label}); "
-        "PDF and ZIP exports are",
+    body = parse_json_body(await read_body(request), VideoExportRequest)
+    await authenticator_of(request).require_project(caller, body.projectId)
+    services = services_of(request)
+    params = await run_in_threadpool(
+        check_video_request, services.cms.as_caller(caller.authorization), services.settings, body
+    )
+    state = await submit_export(services, caller, ExportType.VIDEO, body.projectId, params)
+    return JSONResponse(
+        accepted_body(state), status_code=202, headers={"Location": f"/jobs/{state.job_id}"}
     )
 
 
@@ -104,28 +115,22 @@ async def get_job(request: Request) -> Response:
     job_id = request.path_params["job_id"]
     state = await run_in_threadpool(find_job, services_of(request), job_id)
     await authenticator_of(request).require_project(caller, state.project_id)
-    return JSONResponse(state.public())
+    return JSONResponse({**state.public(), "eventsUrl": events_url(request, state.job_id)})
 
 
-def find_job(services: Services, job_id: str) -> JobState:
-    """The job's live state from Redis, or its durable copy from Payload."""
-    if not JOB_ID.match(job_id):
-        raise _job_not_found(job_id)
-    state = JobStore(services.redis, ttl_s=services.settings.job_ttl_s).get(job_id)
-    if state is not None:
-        return state
-    page = services.cms.find(
-        services.settings.collections.export_requests,
-        where={"jobId": {"equals": job_id}}, limit=1, depth=0,
-    )
-    docs = page.get("docs") or []
-    if not docs:
-        raise _job_not_found(job_id)
-    return state_from_doc(docs[0])
-
-
-def _job_not_found(job_id: str) -> APIError:
-    return APIError(404, "job_not_found", f"no export job has the id {job_id!r}")
+async def cancel_job(request: Request) -> Response:
+    """Stop a job: a queued one never starts, a running one stops at its next checkpoint."""
+    caller = await authenticator_of(request).caller(request)
+    services = services_of(request)
+    state = await run_in_threadpool(find_job, services, request.path_params["job_id"])
+    await authenticator_of(request).require_project(caller, state.project_id)
+    try:
+        state = await run_in_threadpool(
+            request_cancel, services.runtime, state, by=caller.display_name
+        )
+    except CannotCancel as exc:
+        raise APIError(409, "job_finished", f"{exc}; there is nothing to cancel") from exc
+    return JSONResponse(state.public(), status_code=202)
 
 
 async def health(request: Request) -> Response:
@@ -143,13 +148,18 @@ def _check_dependencies(services: Services) -> dict[str, dict[str, Any]]:
     except Exception as exc:
         checks["redis"] = {"ok": False, "error": f"Redis did not answer: {exc.__class__.__name__}"}
     probe = PayloadClient(
-        services.cms.base_url, authorization=services.settings.service_authorization,
-        timeout=HEALTH_TIMEOUT_S, session=services.cms.session,
+        services.cms.base_url,
+        authorization=services.settings.service_authorization,
+        timeout=HEALTH_TIMEOUT_S,
+        session=services.cms.session,
     )
     try:
         user = probe.me(services.settings.payload_auth_collection)
-        checks["payload"] = {"ok": user is not None} if user is not None else {
-            "ok": False, "error": "Payload does not accept PAYLOAD_API_KEY"}
+        checks["payload"] = (
+            {"ok": user is not None}
+            if user is not None
+            else {"ok": False, "error": "Payload does not accept PAYLOAD_API_KEY"}
+        )
     except CMSError as exc:
         checks["payload"] = {"ok": False, "error": str(exc)}
     return checks
@@ -161,4 +171,5 @@ routes = [
     Route("/exports/project-zip", export_project_zip, methods=["POST"]),
     Route("/exports/video", export_video, methods=["POST"]),
     Route("/jobs/{job_id}", get_job, methods=["GET"]),
+    Route("/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
 ]

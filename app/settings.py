@@ -96,6 +96,7 @@ class Settings:
     progress_writeback_interval_s: float = 1.0
     writeback_retry_delays_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
     queue_name: str = "exports"
+    shutdown_grace_s: float = 25.0
     service_version: str = "0.1.0"
 
     @property
@@ -126,9 +127,7 @@ def load_settings(
         min_free_temp_bytes=read(
             "EXPORT_MIN_FREE_TEMP_BYTES", _non_negative_int, Limits.min_free_temp_bytes
         ),
-        max_video_seconds=read(
-            "EXPORT_MAX_VIDEO_SECONDS", _positive_int, Limits.max_video_seconds
-        ),
+        max_video_seconds=read("EXPORT_MAX_VIDEO_SECONDS", _positive_int, Limits.max_video_seconds),
     )
     collections = Collections(
         projects=read("PAYLOAD_PROJECTS_COLLECTION", _slug, "projects"),
@@ -153,6 +152,7 @@ def load_settings(
         http_read_timeout_s=read("HTTP_READ_TIMEOUT_S", _positive_float, 60.0),
         job_ttl_s=read("EXPORT_JOB_TTL_S", _positive_int, 7 * 24 * 3600),
         queue_name=read("EXPORT_QUEUE", _slug, "exports"),
+        shutdown_grace_s=read("EXPORT_SHUTDOWN_GRACE_S", _positive_float, 25.0),
     )
 
 
@@ -163,14 +163,18 @@ def _video_services(read: _Reader) -> VideoServices:
         processing_path=read("VIDEO_PROCESSING_PATH", _url_path, VideoServices.processing_path),
         transcoding_path=read("TRANSCODING_PATH", _url_path, VideoServices.transcoding_path),
         token=read("VIDEO_SERVICES_TOKEN", Secret, None),
-        poll_interval_s=read("VIDEO_POLL_INTERVAL_S", _positive_float,
-                             VideoServices.poll_interval_s),
-        poll_max_interval_s=read("VIDEO_POLL_MAX_INTERVAL_S", _positive_float,
-                                 VideoServices.poll_max_interval_s),
-        render_timeout_s=read("VIDEO_RENDER_TIMEOUT_S", _positive_float,
-                              VideoServices.render_timeout_s),
-        transcode_timeout_s=read("VIDEO_TRANSCODE_TIMEOUT_S", _positive_float,
-                                 VideoServices.transcode_timeout_s),
+        poll_interval_s=read(
+            "VIDEO_POLL_INTERVAL_S", _positive_float, VideoServices.poll_interval_s
+        ),
+        poll_max_interval_s=read(
+            "VIDEO_POLL_MAX_INTERVAL_S", _positive_float, VideoServices.poll_max_interval_s
+        ),
+        render_timeout_s=read(
+            "VIDEO_RENDER_TIMEOUT_S", _positive_float, VideoServices.render_timeout_s
+        ),
+        transcode_timeout_s=read(
+            "VIDEO_TRANSCODE_TIMEOUT_S", _positive_float, VideoServices.transcode_timeout_s
+        ),
     )
     if (video.processing_url is None) != (video.transcoding_url is None):
         missing = "TRANSCODING_URL" if video.transcoding_url is None else "VIDEO_PROCESSING_URL"
@@ -190,9 +194,7 @@ class _Reader:
     def __init__(self, config: Config) -> None:
         self._config = config
 
-    def __call__(
-        self, name: str, cast: Callable[[str], T], default: object = _MISSING
-    ) -> T:
+    def __call__(self, name: str, cast: Callable[[str], T], default: object = _MISSING) -> T:
         raw = self._config(name, default=None)
         if raw is None or raw == "":
             if default is _MISSING:

@@ -23,7 +23,8 @@ from app.settings import Settings
 from cms_client import CMSError, PayloadClient
 from jobs import queue
 from jobs.export_requests import new_doc
-from jobs.state import ExportType, JobState, JobStatus, utcnow
+from jobs.runtime import Runtime
+from jobs.state import ExportType, JobState, JobStatus, JobStore, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,16 @@ class Services:
     redis: Redis
     cms: PayloadClient
     _service_user: dict[str, Any] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def runtime(self) -> Runtime:
+        """The same connections, shaped as the worker side's `Runtime`."""
+        return Runtime(
+            settings=self.settings,
+            redis=self.redis,
+            store=JobStore(self.redis, ttl_s=self.settings.job_ttl_s),
+            cms=self.cms,
+        )
 
     def service_user(self) -> dict[str, Any] | None:
         """The Payload user behind PAYLOAD_API_KEY, asked once (None while Payload is down)."""

@@ -33,6 +33,7 @@ Resolver = Callable[[str], list[str]]
 
 
 def origin_of(url: str) -> str:
+    """`scheme://host[:port]`, lower-cased, default ports left out: what allow-lists hold."""
     parts = urlsplit(url)
     port = parts.port
     default = {"http": 80, "https": 443}.get(parts.scheme)
@@ -65,6 +66,7 @@ class FetchPolicy:
     resolver: Resolver = _resolve
 
     def check(self, url: str) -> None:
+        """Raise `FetchRefused` unless `url` may be fetched; no connection is made."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise FetchRefused(
@@ -81,6 +83,8 @@ class FetchPolicy:
             )
         for address in self.resolver(parts.hostname or ""):
             ip = ipaddress.ip_address(address.split("%")[0])
+            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped
             if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
                 raise FetchRefused(
                     f"refused to fetch {redact_url(url)}: {parts.hostname} resolves to "
@@ -90,6 +94,8 @@ class FetchPolicy:
 
 @dataclass(frozen=True)
 class DownloadResult:
+    """What `copy_to` wrote: the byte count and the SHA-256 of those bytes."""
+
     bytes: int
     sha256: str
 
@@ -148,14 +154,22 @@ def iter_checked(
     url: str,
     max_bytes: int,
     expected_size: int | None = None,
+    limit_name: str | None = None,
 ) -> Iterator[bytes]:
-    """Yield the body in chunks, enforcing `max_bytes` and the announced size."""
-    announced = response.headers.get("content-length")
-    if expected_size is None and announced is not None and announced.isdigit():
-        expected_size = int(announced)
+    """Yield the body in chunks, enforcing `max_bytes` and the announced size.
+
+    `expected_size` is what the CMS says the file holds; a `Content-Length` that
+    disagrees with it is refused before any byte is read, and a body that ends short
+    of (or runs past) the size raises `DownloadIncomplete`. `limit_name` (a setting's
+    name) is how refusals name `max_bytes`.
+    """
+    limit = f"{limit_name or 'the limit'} ({max_bytes:,} bytes)"
+    if limit_name is None:
+        limit = f"the limit of {max_bytes:,} bytes"
+    expected_size = _expected_size(response, url, expected_size)
     if expected_size is not None and expected_size > max_bytes:
         raise FetchRefused(
-            f"{redact_url(url)} is {expected_size} bytes, over the limit of {max_bytes} bytes",
+            f"{redact_url(url)} is {expected_size:,} bytes, over {limit}",
             url=url,
         )
     received = 0
@@ -164,20 +178,37 @@ def iter_checked(
             received += len(chunk)
             if received > max_bytes:
                 raise FetchRefused(
-                    f"{redact_url(url)} sent more than the limit of {max_bytes} bytes", url=url
+                    f"{redact_url(url)} sent more than {limit}", url=url
+                )
+            if expected_size is not None and received > expected_size:
+                raise DownloadIncomplete(
+                    f"download of {redact_url(url)} sent more than the {expected_size:,} bytes "
+                    "announced", url=url,
                 )
             yield chunk
     except requests.RequestException as exc:
         raise DownloadIncomplete(
-            f"download of {redact_url(url)} broke off after {received} bytes: "
+            f"download of {redact_url(url)} broke off after {received:,} bytes: "
             f"{exc.__class__.__name__}",
             url=url,
         ) from exc
     if expected_size is not None and received != expected_size:
         raise DownloadIncomplete(
-            f"download of {redact_url(url)} ended after {received} of {expected_size} bytes",
+            f"download of {redact_url(url)} ended after {received:,} of {expected_size:,} bytes",
             url=url,
         )
+
+
+def _expected_size(response: requests.Response, url: str, expected: int | None) -> int | None:
+    header = response.headers.get("content-length", "")
+    announced = int(header) if header.isdigit() else None
+    if expected is None or announced is None or announced == expected:
+        return expected if expected is not None else announced
+    raise DownloadIncomplete(
+        f"{redact_url(url)} announces {announced:,} bytes (Content-Length) but the CMS "
+        f"reports {expected:,}",
+        url=url,
+    )
 
 
 def copy_to(chunks: Iterator[bytes], dest: BinaryIO) -> DownloadResult:

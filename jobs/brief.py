@@ -27,12 +27,13 @@ import re
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import jinja2
 from markupsafe import Markup
@@ -66,6 +67,8 @@ COVER_MAX_PX = 1600
 INLINE_MAX_PX = 1200
 THUMB_MAX_PX = 300
 JPEG_QUALITY = 85
+#: Threads downscaling images (the workers have 2 cores).
+PREPARE_THREADS = 2
 #: Images larger than this are not decoded at all (a decompression bomb guard).
 MAX_IMAGE_PIXELS = 120_000_000
 #: Generic field values are cut here so one huge JSON field cannot fill a table cell
@@ -222,11 +225,11 @@ def count_pages(pdf: bytes) -> int:
 IMAGE_SCHEME = "image:"
 
 
-@dataclass
-class _Prepared:
+class _Prepared(NamedTuple):
     src: str
     width_px: int
     height_px: int
+    path: Path
 
 
 @dataclass
@@ -242,8 +245,20 @@ class ImageStore:
         """The embedded copy of media ``media_id`` at most ``max_px`` wide/high, or None."""
         key = (str(media_id), max_px)
         if key not in self._done:
-            self._done[key] = self._prepare(str(media_id), max_px)
+            self.prefetch([key])
         return self._done[key]
+
+    def prefetch(self, wanted: Sequence[tuple[object, int]]) -> None:
+        """Prepare several images at once: Pillow releases the GIL, so threads help."""
+        todo = list(dict.fromkeys((str(m), px) for m, px in wanted))
+        todo = [key for key in todo if key not in self._done]
+        names = {key: f"img{len(self._done) + i + 1}" for i, key in enumerate(todo)}
+        with ThreadPoolExecutor(max_workers=max(1, min(PREPARE_THREADS, len(todo)))) as pool:
+            results = list(pool.map(lambda key: self._convert(key[0], key[1], names[key]), todo))
+        for key, result in zip(todo, results, strict=True):
+            self._done[key] = result
+            if result is not None:
+                self.files[names[key]] = result.path
 
     def path_for(self, src: str) -> Path | None:
         """The local file an ``image:`` src names, if this store wrote it."""
@@ -251,18 +266,16 @@ class ImageStore:
             return None
         return self.files.get(src[len(IMAGE_SCHEME) :])
 
-    def _prepare(self, media_id: str, max_px: int) -> _Prepared | None:
+    def _convert(self, media_id: str, max_px: int, name: str) -> _Prepared | None:
         source = self.sources.get(media_id)
         if source is None:
             return None
-        name = f"img{len(self.files) + 1}"
         try:
             dest, size = downscale(Path(source), self.directory / name, max_px)
         except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError) as exc:
             log.warning("brief: media %s (%s) is not a usable image: %s", media_id, source, exc)
             return None
-        self.files[name] = dest
-        return _Prepared(IMAGE_SCHEME + name, *size)
+        return _Prepared(IMAGE_SCHEME + name, size[0], size[1], dest)
 
 
 def downscale(source: Path, dest_stem: Path, max_px: int) -> tuple[Path, tuple[int, int]]:
@@ -343,6 +356,7 @@ def build_view(data: BriefData, options: BriefOptions, images: ImageStore) -> di
     layout = layout_for(options)
     project = data.project
     sections = options.enabled()
+    images.prefetch(_images_shown(data, options))
 
     def inline_image(media_id: str) -> ImageRef | None:
         prepared = images.get(media_id, INLINE_MAX_PX)
@@ -371,6 +385,21 @@ def build_view(data: BriefData, options: BriefOptions, images: ImageStore) -> di
         "service_version": data.service_version,
         "counts": {"scripts": len(data.scripts), "media": len(data.media)},
     }
+
+
+def _images_shown(data: BriefData, options: BriefOptions) -> list[tuple[object, int]]:
+    wanted: list[tuple[object, int]] = []
+    sections = options.enabled()
+    cover = data.project.get("coverImage")
+    if "cover" in sections and cover is not None:
+        wanted.append((cover.get("id") if isinstance(cover, Mapping) else cover, COVER_MAX_PX))
+    if "media" in sections and options.includeThumbnails:
+        wanted += [
+            (m.get("id"), THUMB_MAX_PX)
+            for m in data.media
+            if str(m.get("mimeType") or "").startswith("image/")
+        ]
+    return [(media_id, px) for media_id, px in wanted if str(media_id) in data.images]
 
 
 def _cover(project: Mapping[str, Any], images: ImageStore, layout: Layout) -> dict[str, Any] | None:

@@ -23,6 +23,10 @@ class ExportError(Exception):
     """An export failed for a reason a person can act on; the message says which."""
 
 
+class ExportCancelled(ExportError):
+    """Someone cancelled the export (or the worker is shutting down); the message says who."""
+
+
 @dataclass(frozen=True)
 class Artifact:
     """A finished export file, ready to upload to Payload Media."""

@@ -1,38 +1,72 @@
-"""Turn names that come from content (titles, filenames) into safe path components."""
+"""Turn names that come from content (titles, filenames) into safe archive paths.
+
+Every path that goes into an export is built here, from names a person typed into the
+CMS: `safe_component` makes one name harmless (no separators, `..`, control, bidi or
+reserved characters, bounded length, Unicode kept), `safe_path` does it for each part
+of a relative path, and `UniqueNames` gives repeated names a stable suffix.
+"""
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
+from collections.abc import Iterator
 
-MAX_COMPONENT_CHARS = 120
-_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+#: Longest component, in UTF-8 bytes: most file systems stop at 255.
+MAX_COMPONENT_BYTES = 180
+#: Longest extension kept whole when a name is shortened.
+MAX_EXTENSION_CHARS = 10
+
+_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*]')
+# Bidirectional overrides and isolates can make `gpj.exe` read as `exe.jpg`.
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _RESERVED = {
     "con", "prn", "aux", "nul",
     *(f"com{i}" for i in range(1, 10)),
     *(f"lpt{i}" for i in range(1, 10)),
-}
+}  # fmt: skip
 
 
 def safe_component(name: str, *, fallback: str = "untitled") -> str:
     """One path component: no separators, control or reserved characters, bounded length.
 
-    Unicode letters are kept (NFC-normalised); leading dots are removed so that
-    `..` and hidden files cannot appear.
+    Unicode letters are kept (NFC-normalised); leading and trailing dots and spaces are
+    removed so that `..`, hidden files and names Windows cannot open cannot appear.
     """
     name = unicodedata.normalize("NFC", name)
+    name = _BIDI.sub("", name)
     name = _FORBIDDEN.sub("_", name)
     name = re.sub(r"\s+", " ", name).strip(" .")
-    stem = name.split(".", 1)[0].lower()
-    if stem in _RESERVED:
+    if name.split(".", 1)[0].rstrip(" ").lower() in _RESERVED:
         name = f"_{name}"
-    if len(name) > MAX_COMPONENT_CHARS:
-        stem, dot, ext = name.rpartition(".")
-        if dot and 0 < len(ext) <= 10:
-            name = f"{stem[: MAX_COMPONENT_CHARS - len(ext) - 1]}.{ext}"
-        else:
-            name = name[:MAX_COMPONENT_CHARS]
-    return name or fallback
+    return _shorten(name, MAX_COMPONENT_BYTES) or fallback
+
+
+def _shorten(name: str, max_bytes: int) -> str:
+    """`name` cut to `max_bytes` of UTF-8, keeping a short extension whole."""
+    if len(name.encode()) <= max_bytes:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not 0 < len(ext) <= MAX_EXTENSION_CHARS:
+        stem, ext = name, ""
+    suffix = f".{ext}" if ext else ""
+    return _cut_utf8(stem, max_bytes - len(suffix.encode())).rstrip(" .") + suffix
+
+
+def _cut_utf8(text: str, max_bytes: int) -> str:
+    return text.encode()[: max(0, max_bytes)].decode("utf-8", "ignore")
+
+
+def safe_path(path: str, *, fallback: str = "untitled") -> str:
+    """A relative archive path made of safe components.
+
+    Back-slashes count as separators; empty, `.` and `..` parts are dropped, so the
+    result never leaves the archive's root (`../../etc/passwd` becomes `etc/passwd`).
+    """
+    parts = [p for p in re.split(r"[/\\]+", path) if p.strip(" .")]
+    safe = [safe_component(p) for p in parts]
+    return "/".join(safe) or fallback
 
 
 def slugify(text: str, *, fallback: str = "export") -> str:
@@ -42,21 +76,50 @@ def slugify(text: str, *, fallback: str = "export") -> str:
     return text[:60] or fallback
 
 
+def split_extension(name: str) -> tuple[str, str]:
+    """`("cover", ".jpg")` for `cover.jpg`; a leading-dot or over-long tail is no extension."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or not 0 < len(ext) <= MAX_EXTENSION_CHARS:
+        return name, ""
+    return stem, f".{ext}"
+
+
 class UniqueNames:
-    """Hands out names, giving a stable `-2`, `-3` suffix to any that repeat."""
+    """Hands out archive paths, giving any that repeat a stable suffix.
+
+    Paths are compared case-insensitively and NFC-normalised, because that is how
+    macOS and Windows will see them once unpacked. A repeat gets the `tag` it was
+    claimed with (a media id: `cover-102.jpg`, the same in every export of the project),
+    or `-2`, `-3`… when there is no tag or that is taken too.
+    """
 
     def __init__(self) -> None:
         self._taken: set[str] = set()
 
-    def claim(self, path: str) -> str:
+    def claim(self, path: str, *, tag: str | None = None) -> str:
+        """`path` itself if it is free, else the first free suffixed variant of it."""
+        for candidate in self._candidates(path, tag):
+            key = self._key(candidate)
+            if key not in self._taken:
+                self._taken.add(key)
+                return candidate
+        raise AssertionError("unreachable: the candidates never end")
+
+    @staticmethod
+    def _candidates(path: str, tag: str | None) -> Iterator[str]:
+        yield path
         folder, slash, name = path.rpartition("/")
-        stem, dot, ext = name.rpartition(".")
-        if not dot:
-            stem, ext = name, ""
-        candidate, n = path, 1
-        while candidate.lower() in self._taken:
-            n += 1
-            suffixed = f"{stem}-{n}" + (f".{ext}" if ext else "")
-            candidate = f"{folder}{slash}{suffixed}"
-        self._taken.add(candidate.lower())
-        return candidate
+        stem, ext = split_extension(name)
+        numbered = (f"-{n}" for n in itertools.count(2))
+        tagged = [f"-{safe_component(tag)}"] if tag else []
+        for suffix in itertools.chain(tagged, numbered):
+            room = MAX_COMPONENT_BYTES - len((suffix + ext).encode())
+            yield f"{folder}{slash}{_cut_utf8(stem, room)}{suffix}{ext}"
+
+    def reserve(self, path: str) -> None:
+        """Mark a path as taken without handing it out (names written at the end)."""
+        self._taken.add(self._key(path))
+
+    @staticmethod
+    def _key(path: str) -> str:
+        return unicodedata.normalize("NFC", path).casefold()

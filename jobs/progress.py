@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cms_client import CMSError, CMSNotFound, CMSUnavailable, Doc
+from jobs.context import ExportCancelled
 from jobs.export_requests import status_fields
 from jobs.runtime import Runtime
 from jobs.state import JobState, JobStatus, utcnow
@@ -23,6 +24,7 @@ from jobs.state import JobState, JobStatus, utcnow
 logger = logging.getLogger(__name__)
 
 WRITEBACK_PENDING_KEY = "export:writeback-pending"
+CANCEL_PREFIX = "export:cancel:"
 
 
 class Progress:
@@ -52,8 +54,20 @@ class Progress:
         )
         self._writeback(final=False, retry=True)
 
+    def cancel_reason(self) -> str | None:
+        """Why this job has been asked to stop ("cancelled by …"), if it has."""
+        raw = self.runtime.redis.get(CANCEL_PREFIX + self.job_id)
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    def check_cancelled(self) -> None:
+        """A checkpoint: raise `ExportCancelled` if the job has been asked to stop."""
+        reason = self.cancel_reason()
+        if reason is not None:
+            raise ExportCancelled(reason)
+
     def report(self, stage: str, percent: float) -> None:
-        """Record progress; `percent` is clamped to 0–99 until the job has succeeded."""
+        """Record progress (a checkpoint too); `percent` is clamped to 0–99 until success."""
+        self.check_cancelled()
         stage_changed = stage != self.state.stage
         percent_int = max(0, min(99, int(percent)))
         if not stage_changed and percent_int == self.state.progress:
@@ -79,6 +93,10 @@ class Progress:
     def fail(self, sentence: str) -> None:
         self._apply(status=JobStatus.FAILED, error=sentence, finished_at=utcnow())
         self._writeback(final=True, retry=True)
+
+    def write_final(self) -> None:
+        """Write the final state to Payload again (the reconciler's retry)."""
+        self._writeback(final=True, retry=False)
 
     def _apply(self, **changes: Any) -> None:
         self.state = self.runtime.store.update(self.job_id, **changes)

@@ -1,66 +1,518 @@
-"""The ZIP bundle of a project: its record, its scripts and a manifest of checksums."""
+"""The project bundle: everything a producer needs to take a project elsewhere.
+
+    manifest.json             what is inside: per file its path, size, SHA-256, MIME type, source
+    SHA256SUMS                the same checksums for `sha256sum -c SHA256SUMS`
+    project.json              the project record (depth 1)
+    scripts/NNN-title.md      each script/story artifact as Markdown
+    scripts/NNN-title.json    … and as Payload's raw JSON
+    brief.pdf                 the PDF brief, when `options.includePdf`
+    media/references.json     without `includeMedia`: what each media item is and its URL
+    media/references.csv      … the same as a spreadsheet
+    media/<filename>          with `includeMedia`: the files themselves
+
+The archive (`options.format`: ZIP64 or tar.gz, see `jobs.archive`) is written as the
+media stream in from the CMS, chunk by chunk, with every checksum computed on the way.
+Before a byte is downloaded the limits are checked against the sizes Payload reports
+(file count, each file, the total, free temporary disk), so an export that cannot fit
+fails in a second with a sentence naming the limit; while streaming, the same limits,
+`Content-Length` and the job's wall time are enforced again.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import csv
+import io
 import json
-import zipfile
+import logging
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
-from jobs.context import Artifact, ExportContext
+from rq.timeouts import JobTimeoutException
+
+from app.settings import Limits
+from cms_client import CMSError, Doc, iter_checked
+from jobs.archive import FORMATS, ArchiveError, ArchiveFormat, ArchiveWriter, open_archive
+from jobs.context import Artifact, ExportContext, ExportError
+from jobs.lexical_markdown import MediaUrl, Node, escape_text, is_lexical, lexical_markdown
+from jobs.media_files import media_label
 from jobs.paths import UniqueNames, safe_component, slugify
-from jobs.project_data import fetch_project, fetch_scripts
+from jobs.progress import Progress
+from jobs.project_data import fetch_project, fetch_scripts, project_media
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+CHECKSUMS = "SHA256SUMS"
+BUNDLE_FORMAT_VERSION = 1
+#: Progress while bundling runs from here to PROGRESS_DONE (the runner uses 90+ to upload).
+PROGRESS_START = 12
+PROGRESS_DONE = 88
+#: Temporary disk reserved for everything but media (JSON, Markdown, the archive's
+#: headers); the brief's images are counted on top when the PDF is included.
+TEXT_OVERHEAD_BYTES = 16 * 1024 * 1024
+#: Gzip level of tar.gz bundles: media do not compress, so favour speed when present.
+GZIP_LEVEL_TEXT = 6
+GZIP_LEVEL_MEDIA = 1
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class BundleSpec:
+    """What was asked for: the job's `includeMedia` and `options` (validated by the API)."""
+
+    archive_format: ArchiveFormat = "zip"
+    include_media: bool = False
+    include_pdf: bool = False
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> BundleSpec:
+        options = params.get("options") or {}
+        archive_format = options.get("format", "zip")
+        if archive_format not in FORMATS:
+            raise ExportError(f"{archive_format!r} is not a bundle format; use zip or tar.gz")
+        return cls(
+            archive_format=cast(ArchiveFormat, archive_format),
+            include_media=bool(params.get("includeMedia", False)),
+            include_pdf=bool(options.get("includePdf", False)),
+        )
+
+
+@dataclass(frozen=True)
+class PlannedMedia:
+    """One media file to download: where it goes in the archive and what Payload says."""
+
+    doc: Doc
+    path: str
+    url: str
+    size: int | None
+    mime_type: str
+
+    @property
+    def label(self) -> str:
+        return media_label(self.doc)
+
+
+@dataclass
+class Plan:
+    """Every name in the bundle, claimed up front so that collisions are settled once."""
+
+    spec: BundleSpec
+    project: Doc
+    scripts: list[tuple[Doc, str]]
+    media: list[PlannedMedia]
+    names: UniqueNames
+    exported_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def file_count(self) -> int:
+        media_files = len(self.media) if self.spec.include_media else 2
+        fixed = 3 + int(self.spec.include_pdf)  # project.json, manifest, SHA256SUMS
+        return fixed + 2 * len(self.scripts) + media_files
+
+    @property
+    def media_bytes(self) -> int:
+        return sum(m.size or 0 for m in self.media) if self.spec.include_media else 0
 
 
 def build(ctx: ExportContext) -> Artifact:
+    """Fetch the project, check the limits, write the archive and describe it."""
+    spec = BundleSpec.from_params(ctx.job.params)
     ctx.progress.report("fetching project", 5)
-    project = fetch_project(ctx, depth=0)
-    scripts = fetch_scripts(ctx)
-    ctx.progress.report("bundling", 40)
-    path = ctx.workdir / "bundle.zip"
-    names = UniqueNames()
-    entries: list[dict[str, Any]] = []
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        entries.append(_add_json(archive, names.claim("project.json"), project))
-        for script in scripts:
-            stem = safe_component(str(script.get("title") or f"script-{script.get('id')}"))
-            name = names.claim(f"scripts/{int(script.get('order') or 0):03d}-{stem}.json")
-            entry = _add_json(archive, name, script)
-            entries.append({**entry, "sourceId": script.get("id")})
-        manifest = _manifest(ctx, project, entries)
-        archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
-    ctx.progress.report("bundling", 85)
+    project = fetch_project(ctx, depth=1)
+    plan = plan_bundle(ctx, spec, project, fetch_scripts(ctx), project_media(project))
+    check_limits(ctx, plan)
+    path = ctx.workdir / f"bundle{FORMATS[spec.archive_format][1]}"
+    try:
+        archive = _write_bundle(ctx, plan, path)
+    except ArchiveError as exc:
+        raise ExportError(f"the bundle could not be written: {exc}; nothing was uploaded") from exc
+    except JobTimeoutException as exc:  # RQ's own alarm, should the meter not see it first
+        raise ExportError(_timeout_sentence(ctx.settings.limits)) from exc
+    ctx.progress.report("bundled", PROGRESS_DONE)
     title = str(project.get("title") or f"project-{ctx.project_id}")
+    mime_type, extension = FORMATS[spec.archive_format]
     return Artifact(
         path=path,
-        filename=f"{slugify(title)}-bundle.zip",
-        mime_type="application/zip",
-        metadata={"sha256": _sha256_of(path), "fileCount": len(entries) + 1},
+        filename=f"{slugify(title)}-bundle{extension}",
+        mime_type=mime_type,
+        metadata={
+            "format": spec.archive_format,
+            "sha256": archive.sha256,
+            "fileCount": len(archive.entries),
+            "includeMedia": spec.include_media,
+        },
     )
 
 
-def _add_json(archive: zipfile.ZipFile, name: str, value: Any) -> dict[str, Any]:
-    data = json.dumps(value, indent=2, ensure_ascii=False).encode()
-    archive.writestr(name, data)
-    return {"path": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-            "mimeType": "application/json"}
+# -- planning ------------------------------------------------------------------------
 
 
-def _manifest(ctx: ExportContext, project: dict[str, Any], files: list[dict[str, Any]]) -> dict[str, Any]:
+def plan_bundle(
+    ctx: ExportContext, spec: BundleSpec, project: Doc, scripts: list[Doc], media: list[Doc]
+) -> Plan:
+    """Decide every path in the archive; fixed names first, so content cannot take them."""
+    names = UniqueNames()
+    for fixed in (MANIFEST, CHECKSUMS, "project.json", "brief.pdf", "media/references.json",
+                  "media/references.csv"):
+        names.reserve(fixed)
+    planned_scripts = [(doc, _script_stem(names, doc)) for doc in scripts]
+    # References need no archive paths: only files in the bundle claim names.
+    claim = names if spec.include_media else None
+    planned_media = [_plan_media(ctx, claim, doc) for doc in media]
+    return Plan(spec, project, planned_scripts, planned_media, names)
+
+
+def _script_stem(names: UniqueNames, doc: Doc) -> str:
+    title = safe_component(str(doc.get("title") or f"script-{doc.get('id')}"))
+    order = doc.get("order")
+    number = order if isinstance(order, int) and order >= 0 else 0
+    return names.claim(f"scripts/{number:03d}-{title}", tag=str(doc.get("id")))
+
+
+def _plan_media(ctx: ExportContext, names: UniqueNames | None, doc: Doc) -> PlannedMedia:
+    url = doc.get("url")
+    absolute = ctx.cms.absolute_url(url) if isinstance(url, str) and url else ""
+    size = doc.get("filesize")
+    # Flat: a filename's slashes become `_`, so `../../etc/passwd` is `media/_.._etc_passwd`.
+    filename = safe_component(str(doc.get("filename") or ""), fallback=f"media-{doc.get('id')}")
+    path = f"media/{filename}"
+    if names is not None:
+        path = names.claim(path, tag=str(doc.get("id")))
+    return PlannedMedia(
+        doc=doc, path=path, url=absolute,
+        size=size if isinstance(size, int) and size >= 0 else None,
+        mime_type=str(doc.get("mimeType") or "application/octet-stream"),
+    )
+
+
+# -- limits --------------------------------------------------------------------------
+
+
+def check_limits(ctx: ExportContext, plan: Plan) -> None:
+    """Fail now, naming the limit and the figures, if the bundle cannot fit."""
+    limits = ctx.settings.limits
+    if plan.file_count > limits.max_files:
+        raise ExportError(
+            f"the bundle of project {ctx.project_id} would hold {plan.file_count:,} files, "
+            f"over EXPORT_MAX_FILES ({limits.max_files:,})"
+        )
+    if plan.spec.include_media:
+        _check_media_sizes(ctx, plan, limits)
+    _check_free_disk(ctx, plan, limits)
+
+
+def _check_media_sizes(ctx: ExportContext, plan: Plan, limits: Limits) -> None:
+    for item in plan.media:
+        if not item.url:
+            raise ExportError(f"{item.label} has no file URL in Payload, so it cannot be bundled")
+        if item.size is not None and item.size > limits.max_file_bytes:
+            raise ExportError(
+                f"{item.label} is {human_bytes(item.size)}, over EXPORT_MAX_FILE_BYTES "
+                f"({human_bytes(limits.max_file_bytes)})"
+            )
+    if plan.media_bytes > limits.max_total_bytes:
+        raise ExportError(
+            f"the {len(plan.media)} media files of project {ctx.project_id} add up to "
+            f"{human_bytes(plan.media_bytes)}, over EXPORT_MAX_TOTAL_BYTES "
+            f"({human_bytes(limits.max_total_bytes)}); export without media "
+            "(includeMedia: false) to get references instead"
+        )
+
+
+def _check_free_disk(ctx: ExportContext, plan: Plan, limits: Limits) -> None:
+    needed = plan.media_bytes + TEXT_OVERHEAD_BYTES
+    if plan.spec.include_pdf:
+        needed += sum(m.size or 0 for m in plan.media if m.mime_type in IMAGE_TYPES)
+    free = free_disk_bytes(ctx.workdir)
+    if free - needed < limits.min_free_temp_bytes:
+        raise ExportError(
+            f"the bundle needs about {human_bytes(needed)} of temporary disk but "
+            f"{ctx.workdir.parent} has {human_bytes(free)} free, and "
+            f"EXPORT_MIN_FREE_TEMP_BYTES ({human_bytes(limits.min_free_temp_bytes)}) must "
+            "stay free; free some space or point EXPORT_TEMP_DIR at a larger disk"
+        )
+
+
+def free_disk_bytes(path: Path) -> int:
+    """Free bytes on the file system holding `path`."""
+    return shutil.disk_usage(path).free
+
+
+def human_bytes(size: float) -> str:
+    """`6.1 GB`, `5 GB`, `812 KB`: binary multiples, one decimal when it says something."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if abs(size) < 1024 or unit == "TB":
+            break
+        size /= 1024
+    if unit == "bytes":
+        return f"{int(size):,} bytes"
+    text = f"{size:.1f}".removesuffix(".0")
+    return f"{text} {unit}"
+
+
+# -- writing -------------------------------------------------------------------------
+
+
+def _write_bundle(ctx: ExportContext, plan: Plan, path: Path) -> ArchiveWriter:
+    spec = plan.spec
+    level = GZIP_LEVEL_MEDIA if spec.include_media else GZIP_LEVEL_TEXT
+    sources: list[dict[str, Any]] = []
+    with open_archive(path, spec.archive_format, mtime=plan.exported_at,
+                      gzip_level=level) as archive:
+        ctx.progress.report("bundling scripts", 8)
+        sources += _add_records(ctx, archive, plan)
+        if spec.include_pdf:
+            sources.append(_add_brief(ctx, archive))
+        if spec.include_media:
+            sources += _add_media_files(ctx, archive, plan)
+        else:
+            sources += _add_references(archive, plan)
+        _add_manifest(ctx, archive, plan, sources)
+    logger.info("job %s: bundle of %d files, %d bytes, sha256 %s", ctx.job.job_id,
+                len(archive.entries), archive.bytes_written, archive.sha256)
+    return archive
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, indent=2, ensure_ascii=False).encode() + b"\n"
+
+
+def _add_records(ctx: ExportContext, archive: ArchiveWriter, plan: Plan) -> list[dict[str, Any]]:
+    collections = ctx.settings.collections
+    archive.add_bytes("project.json", _json_bytes(plan.project), mime_type="application/json")
+    sources = [_source(collections.projects, plan.project.get("id"), "project")]
+    media_paths = {str(m.doc.get("id")): m for m in plan.media}
+    for doc, stem in plan.scripts:
+        markdown = script_markdown(doc, plan.project, _media_link(media_paths, plan.spec))
+        archive.add_bytes(f"{stem}.md", markdown.encode(), mime_type="text/markdown")
+        archive.add_bytes(f"{stem}.json", _json_bytes(doc), mime_type="application/json")
+        sources += [_source(collections.scripts, doc.get("id"), "script-markdown"),
+                    _source(collections.scripts, doc.get("id"), "script-json")]
+    return sources
+
+
+def _source(collection: str | None, doc_id: Any, kind: str) -> dict[str, Any]:
+    return {"kind": kind, "sourceCollection": collection, "sourceId": doc_id}
+
+
+def _media_link(media: dict[str, PlannedMedia], spec: BundleSpec) -> MediaUrl:
+    def link(doc: Node) -> str | None:
+        item = media.get(str(doc.get("id")))
+        if item is None:
+            return None
+        return f"../{item.path}" if spec.include_media else item.url or None
+
+    return link
+
+
+def script_markdown(doc: Doc, project: Doc, media_url: MediaUrl) -> str:
+    """A script as Markdown: its title, a few facts, its body, then other rich-text fields."""
+    title = escape_text(str(doc.get("title") or f"Script {doc.get('id')}"))
+    facts = [("Project", project.get("title")), ("Kind", doc.get("kind")),
+             ("Order", doc.get("order")), ("Updated", doc.get("updatedAt"))]
+    lines = [f"# {title}", ""]
+    lines += [f"- **{name}:** {escape_text(str(value))}" for name, value in facts
+              if value not in (None, "")]
+    parts = ["\n".join(lines)]
+    body = doc.get("body")
+    if body not in (None, ""):
+        parts.append(lexical_markdown(body, media_url=media_url))
+    for key, value in doc.items():
+        if key != "body" and is_lexical(value):
+            section = lexical_markdown(value, media_url=media_url)
+            parts.append(f"## {escape_text(_humanize(key))}\n\n{section}")
+    return "\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
+
+
+def _humanize(key: str) -> str:
+    spaced = "".join(f" {c.lower()}" if c.isupper() else c for c in key).replace("_", " ")
+    return spaced.strip().capitalize()
+
+
+def _add_references(archive: ArchiveWriter, plan: Plan) -> list[dict[str, Any]]:
+    rows = [_reference(m) for m in plan.media]
+    archive.add_bytes("media/references.json", _json_bytes(rows), mime_type="application/json")
+    archive.add_bytes("media/references.csv", references_csv(rows), mime_type="text/csv")
+    return [_source(None, None, "media-references"), _source(None, None, "media-references")]
+
+
+def _reference(item: PlannedMedia) -> dict[str, Any]:
+    return {"id": item.doc.get("id"), "filename": item.doc.get("filename"),
+            "mimeType": item.doc.get("mimeType"), "size": item.size, "url": item.url or None}
+
+
+def references_csv(rows: list[dict[str, Any]]) -> bytes:
+    """The references as CSV (UTF-8 with BOM for spreadsheets; formulas neutralised)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["id", "filename", "mimeType", "size", "url"])
+    for row in rows:
+        writer.writerow([_csv_cell(row[k]) for k in ("id", "filename", "mimeType", "size", "url")])
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode()
+
+
+def _csv_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    # A cell starting with = + - @ is a formula to a spreadsheet: keep it text.
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# -- media ---------------------------------------------------------------------------
+
+
+class _Meter:
+    """Counts media bytes as they stream: progress, the total limit and the wall time."""
+
+    def __init__(self, ctx: ExportContext, expected: int, clock: Clock) -> None:
+        self.ctx = ctx
+        self.limits = ctx.settings.limits
+        self.expected = max(expected, 1)
+        self.done = 0
+        self.clock = clock
+        self.deadline = clock() + self.limits.job_timeout_s
+
+    def count(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self.done += len(chunk)
+            self.check()
+            share = min(self.done / self.expected, 1.0)
+            self.ctx.progress.report(
+                "bundling media", PROGRESS_START + (PROGRESS_DONE - PROGRESS_START) * share
+            )
+            yield chunk
+
+    def check(self) -> None:
+        if self.done > self.limits.max_total_bytes:
+            raise ExportError(
+                f"the media of project {self.ctx.project_id} passed EXPORT_MAX_TOTAL_BYTES "
+                f"({human_bytes(self.limits.max_total_bytes)}) while downloading "
+                "(Payload reported less than was sent); nothing was uploaded"
+            )
+        if self.clock() > self.deadline:
+            raise ExportError(
+                _timeout_sentence(self.limits)
+                + f" ({human_bytes(self.done)} of {human_bytes(self.expected)} were bundled)"
+            )
+
+
+def _add_media_files(
+    ctx: ExportContext, archive: ArchiveWriter, plan: Plan
+) -> list[dict[str, Any]]:
+    meter = _Meter(ctx, plan.media_bytes, clock)
+    sources = []
+    for item in plan.media:
+        meter.check()
+        _add_media_file(ctx, archive, item, meter)
+        sources.append(_source(ctx.settings.collections.media, item.doc.get("id"), "media"))
+    return sources
+
+
+def _add_media_file(
+    ctx: ExportContext, archive: ArchiveWriter, item: PlannedMedia, meter: _Meter
+) -> None:
+    try:
+        with ctx.cms.stream(item.url) as response:
+            chunks = iter_checked(
+                response, url=response.url, max_bytes=ctx.settings.limits.max_file_bytes,
+                expected_size=item.size, limit_name="EXPORT_MAX_FILE_BYTES",
+            )
+            size = item.size if item.size is not None else _content_length(response.headers)
+            archive.add_stream(item.path, meter.count(chunks), size=size,
+                               mime_type=item.mime_type)
+    except CMSError as exc:
+        raise ExportError(
+            f"{item.label} could not be bundled: {exc}; nothing was uploaded"
+        ) from exc
+
+
+def _content_length(headers: Any) -> int | None:
+    value = str(headers.get("content-length") or "")
+    return int(value) if value.isdigit() else None
+
+
+# -- the brief -----------------------------------------------------------------------
+
+
+class _SliceProgress(Progress):
+    """Maps a sub-export's 0–100 onto a slice of this job's progress bar.
+
+    It only forwards `report`: the sub-export gets no other part of the job's state.
+    """
+
+    def __init__(self, outer: Progress, low: float, high: float) -> None:
+        # No super().__init__: this object holds no job state of its own.
+        self.outer, self.low, self.high = outer, low, high
+
+    def report(self, stage: str, percent: float) -> None:
+        share = max(0.0, min(percent, 100.0)) / 100
+        self.outer.report(f"brief: {stage}", self.low + (self.high - self.low) * share)
+
+
+def _add_brief(ctx: ExportContext, archive: ArchiveWriter) -> dict[str, Any]:
+    from jobs import project_pdf  # xhtml2pdf is heavy: only when a brief is asked for
+
+    folder = ctx.workdir / "brief"
+    folder.mkdir()
+    sub = replace(ctx, job=replace(ctx.job, params={}), workdir=folder,
+                  progress=_SliceProgress(ctx.progress, 8, PROGRESS_START))
+    artifact = project_pdf.build(sub)
+    archive.add_file("brief.pdf", artifact.path, mime_type="application/pdf")
+    shutil.rmtree(folder, ignore_errors=True)
+    return _source(None, None, "brief")
+
+
+# -- manifest ------------------------------------------------------------------------
+
+
+def _add_manifest(
+    ctx: ExportContext, archive: ArchiveWriter, plan: Plan, sources: list[dict[str, Any]]
+) -> None:
+    files = [
+        {"path": e.path, "size": e.size, "sha256": e.sha256, "mimeType": e.mime_type, **s}
+        for e, s in zip(archive.entries, sources, strict=True)
+    ]
+    manifest = build_manifest(ctx, plan, files)
+    archive.add_bytes(MANIFEST, _json_bytes(manifest), mime_type="application/json")
+    sums = "".join(f"{e.sha256}  {e.path}\n" for e in archive.entries)
+    archive.add_bytes(CHECKSUMS, sums.encode(), mime_type="text/plain")
+
+
+def build_manifest(ctx: ExportContext, plan: Plan, files: list[dict[str, Any]]) -> dict[str, Any]:
+    """The manifest: the project, the export and every file but itself and SHA256SUMS."""
     return {
+        "bundleFormatVersion": BUNDLE_FORMAT_VERSION,
         "projectId": ctx.project_id,
-        "title": project.get("title"),
-        "exportedAt": datetime.now(UTC).isoformat(timespec="seconds"),
+        "title": plan.project.get("title"),
+        "exportedAt": plan.exported_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "jobId": ctx.job.job_id,
         "serviceVersion": ctx.settings.service_version,
+        "cms": ctx.cms.base_url,
+        "format": plan.spec.archive_format,
+        "includeMedia": plan.spec.include_media,
+        "includePdf": plan.spec.include_pdf,
+        "fileCount": len(files),
+        "totalBytes": sum(f["size"] for f in files),
         "files": files,
     }
 
 
-def _sha256_of(path: Any) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fileobj:
-        for chunk in iter(lambda: fileobj.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+# -- wall time -----------------------------------------------------------------------
+
+
+def clock() -> float:
+    """The meter's clock (a module function so tests can move time on)."""
+    return time.monotonic()
+
+
+def _timeout_sentence(limits: Limits) -> str:
+    return (
+        f"the bundle was not finished within EXPORT_JOB_TIMEOUT_S ({limits.job_timeout_s:,} s); "
+        "nothing was uploaded; raise the limit or export without media (includeMedia: false)"
+    )

@@ -328,10 +328,11 @@ def _block_attrs(node: Mapping[str, Any], extra_class: str = "") -> Markup:
     if classes:
         attrs.append(Markup(' class="{}"').format(" ".join(classes)))
     direction = node.get("direction")
+    if direction is None:
+        # Lexical leaves it unset on text it could not classify: guess from the text.
+        direction = text_direction(_node_text(node)) if _children(node) else "ltr"
     if direction == "rtl":
         attrs.append(Markup(' dir="rtl"'))
-    elif direction is None and _node_text(node):
-        attrs.append(Markup(' dir="{}"').format(text_direction(_node_text(node))))
     return Markup("").join(attrs)
 
 

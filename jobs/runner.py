@@ -18,6 +18,7 @@ from typing import Any
 from cms_client import CMSError, Doc
 from jobs import runtime as runtime_module
 from jobs.context import Artifact, ExportContext, ExportError
+from jobs.liveness import Heartbeat
 from jobs.progress import Progress
 from jobs.state import ExportType, JobState
 
@@ -40,6 +41,10 @@ def builder_for(export_type: ExportType) -> Builder:
         from jobs import project_zip
 
         return project_zip.build
+    if export_type is ExportType.VIDEO:
+        from jobs import video
+
+        return video.build
     raise ExportError(f"{export_type.value} exports are not available on this worker")
 
 
@@ -49,15 +54,34 @@ def run_export(job_id: str) -> dict[str, Any]:
     state = rt.store.get(job_id)
     if state is None:
         raise ExportFailed(f"job {job_id} has no state in Redis (expired or never submitted)")
+    if state.status.is_terminal:  # e.g. cancelled while it waited in the queue
+        logger.info("job %s: already %s, not started", job_id, state.status.value)
+        return state.public()
     progress = Progress(rt, state)
-    progress.start()
-    logger.info("job %s: %s export of project %s started",
-                job_id, state.type.value, state.project_id)
+    with Heartbeat(rt.redis, job_id):
+        media = _run(rt, progress)
+    progress.succeed(media)
+    logger.info("job %s: succeeded, media %s", job_id, media.get("id"))
+    return progress.state.public()
+
+
+def _run(rt: runtime_module.Runtime, progress: Progress) -> Doc:
+    """Start, build and upload; on any failure record the sentence and re-raise."""
+    job_id = progress.job_id
     workdir = Path(tempfile.mkdtemp(prefix=f"export-{job_id}-", dir=rt.settings.temp_dir))
     try:
-        ctx = ExportContext(job=progress.state, settings=rt.settings, cms=rt.cms,
-                            workdir=workdir, progress=progress)
-        media = _build_and_upload(ctx)
+        progress.start()
+        progress.check_cancelled()
+        logger.info(
+            "job %s: %s export of project %s started",
+            job_id,
+            progress.state.type.value,
+            progress.state.project_id,
+        )
+        ctx = ExportContext(
+            job=progress.state, settings=rt.settings, cms=rt.cms, workdir=workdir, progress=progress
+        )
+        return _build_and_upload(ctx)
     except Exception as exc:
         sentence = failure_sentence(exc, progress.state)
         progress.fail(sentence)
@@ -65,9 +89,6 @@ def run_export(job_id: str) -> dict[str, Any]:
         raise ExportFailed(sentence) from exc
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    progress.succeed(media)
-    logger.info("job %s: succeeded, media %s", job_id, media.get("id"))
-    return progress.state.public()
 
 
 def _build_and_upload(ctx: ExportContext) -> Doc:
@@ -89,8 +110,11 @@ def upload_artifact(ctx: ExportContext, artifact: Artifact) -> Doc:
     if job.request_doc_id is not None:
         data["exportRequest"] = job.request_doc_id
     return ctx.cms.upload(
-        ctx.settings.collections.media, artifact.path,
-        filename=artifact.filename, mime_type=artifact.mime_type, data=data,
+        ctx.settings.collections.media,
+        artifact.path,
+        filename=artifact.filename,
+        mime_type=artifact.mime_type,
+        data=data,
     )
 
 

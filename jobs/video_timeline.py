@@ -11,10 +11,10 @@ for `out - in` seconds). Audio items play from `start` seconds of the output, `g
 dB, cut at the end of the video. A title card is inserted at `at` seconds of the clips'
 own timeline (splitting a clip if `at` falls inside one) and lasts `duration` seconds.
 
-`resolve_plan` checks a timeline against the project's media and the limits and returns
-the `RenderPlan` engines render; every problem is a `TimelineError` naming the field
-(`timeline.clips[2].out`), raised by the web process before anything is queued and again
-by the job, which re-reads the media.
+`plan_for` (a job's params and the project, fetched at depth 1) checks a timeline against
+the project's media and the limits and returns the `RenderPlan` engines render; every
+problem is a `TimelineError` naming the field (`timeline.clips[2].out`), raised by the web
+process before anything is queued and again by the job, which re-reads the media.
 """
 
 from __future__ import annotations
@@ -145,6 +145,7 @@ class TimelineError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.detail = message
         self.message = f"{field}: {message}"
 
 
@@ -275,6 +276,26 @@ class RenderPlan:
         return [source.media_id for source in self.sources]
 
 
+def plan_for(params: Mapping[str, Any], project: Doc, *, max_seconds: int) -> RenderPlan:
+    """The plan for a job's params; without a `timeline`, the project's own is used."""
+    preset = preset_named(str(params.get("preset") or ""))
+    requested = params.get("timeline")
+    if requested is not None:
+        return resolve_plan(parse_timeline(requested), preset, project, max_seconds=max_seconds)
+    own = project.get("timeline")
+    if own is None:
+        raise TimelineError(
+            "timeline", f"the request has no timeline and project {project.get('id')} has none"
+        )
+    try:
+        return resolve_plan(parse_timeline(own), preset, project, max_seconds=max_seconds)
+    except TimelineError as exc:
+        raise TimelineError(
+            exc.field, f"{exc.detail} (in project {project.get('id')}'s own timeline, "
+            "used because the request has none)"
+        ) from exc
+
+
 def resolve_plan(
     timeline: TimelineSpec, preset: Preset, project: Doc, *, max_seconds: int
 ) -> RenderPlan:
@@ -340,8 +361,10 @@ def _clip_segment(index: int, clip: ClipSpec, media: ProjectMedia) -> ClipSegmen
         raise TimelineError(f"{field}.out", f"{clip.out:g} must be after in ({clip.in_:g})")
     known = source.duration_s
     if source.kind == "video" and known is not None and clip.out > known + DURATION_TOLERANCE_S:
-        raise TimelineError(f"{field}.out",
-                            f"{clip.out:g} is past the end of {source.label} ({known:g} s)")
+        raise TimelineError(
+            f"{field}.out",
+            f"{clip.out:g} is past the end of {source.label}, which lasts {known:g} s",
+        )
     return ClipSegment(source=source, in_s=clip.in_, out_s=clip.out,
                        fade_in=clip.transition == "fade", clip_index=index)
 

