@@ -4,6 +4,7 @@
     ├── raised by routes and helpers for input, auth and lookup failures
     └── mapped from the other boundaries by `handlers`:
         CMSError (cms_client)      → 401/403/404/502/503 naming Payload
+        QuotaExceeded (jobs)       → 429 with Retry-After
         RedisError                 → 503 naming Redis
         HTTPException (Starlette)  → its status, as JSON
         anything else              → 500, logged with its traceback, never shown
@@ -29,6 +30,7 @@ from cms_client import (
     CMSUnauthorized,
     CMSUnavailable,
 )
+from jobs.quotas import QuotaExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,12 @@ async def cms_error(request: Request, exc: Exception) -> Response:
     return error_response(502, "payload_error", f"Payload gave an unexpected answer: {exc}")
 
 
+async def quota_exceeded(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, QuotaExceeded)
+    return error_response(429, "too_many_exports", exc.message,
+                          headers={"Retry-After": str(exc.retry_after_s)})
+
+
 async def redis_error(request: Request, exc: Exception) -> Response:
     logger.warning("redis error on %s %s: %s", request.method, request.url.path, exc)
     return error_response(
@@ -129,6 +137,7 @@ handlers = {
     APIError: api_error,
     CMSError: cms_error,
     RedisError: redis_error,
+    QuotaExceeded: quota_exceeded,
     HTTPException: http_exception,
     Exception: unexpected,
 }

@@ -17,17 +17,22 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
-from app import tickets
+from app import mcp, tickets
 from app.auth import Authenticator
 from app.errors import handlers
 from app.events import EventHub, job_events
+from app.logs import RequestIdMiddleware, setup_logging
+from app.metrics import MetricsMiddleware, metrics_endpoint
+from app.openapi import openapi
 from app.routes import routes as api_routes
 from app.settings import Settings, SettingsError, load_settings
 from app.submissions import Services
 from app.webhooks import payload_webhook
 from cms_client import PayloadClient
+from jobs import metrics as job_metrics
 from jobs.liveness import SWEEP_INTERVAL_S, sweep
 from jobs.runtime import Runtime
 
@@ -40,7 +45,9 @@ REDIS_RETRIES = 2
 routes = [
     *api_routes,
     Route("/webhooks/payload", payload_webhook, methods=["POST"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
     WebSocketRoute("/jobs/{job_id}/events", job_events),
+    *mcp.routes,
 ]
 
 
@@ -65,15 +72,27 @@ def service_client(settings: Settings) -> PayloadClient:
         authorization=settings.service_authorization,
         timeout=(settings.http_connect_timeout_s, settings.http_read_timeout_s),
         allowed_media_origins=settings.allowed_media_origins,
+        on_response=job_metrics.observe_payload_call,  # Payload latencies and errors
     )
 
 
-def create_app(settings: Settings | None = None, *, redis: Redis | None = None) -> Starlette:
-    """Build the app; settings and Redis default to the environment, read at startup."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    redis: Redis | None = None,
+    configure_logging: bool | None = None,
+) -> Starlette:
+    """Build the app; settings and Redis default to the environment, read at startup.
+
+    Logging is configured (app/logs.py) when the app reads its own settings, i.e. when it
+    is the process (`uvicorn app.main:app`); tests that hand in settings opt in.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         resolved = settings or load_settings()
+        if configure_logging if configure_logging is not None else settings is None:
+            setup_logging(resolved)
         connection = redis or connect_redis(resolved)
         cms = service_client(resolved)
         services = Services(settings=resolved, redis=connection, cms=cms)
@@ -84,9 +103,11 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
         app.state.events = EventHub(hub_url or "")
         await app.state.events.start()
         sweeper = asyncio.create_task(sweep_forever(services.runtime), name="sweeper")
+        app.state.mcp = mcp.session_manager(resolved)
         logger.info("export-service web ready; Payload at %s", resolved.payload_url)
         try:
-            yield
+            async with app.state.mcp.run():
+                yield
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -96,7 +117,9 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
             if redis is None:
                 connection.close()
 
-    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    return Starlette(
+        routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan
+    )
 
 
 def redis_url_of(connection: Redis) -> str:

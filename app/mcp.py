@@ -19,12 +19,12 @@ progress notifications of `wait: true`. DNS-rebinding checks are off: they prote
 cookie-authenticated localhost servers, and a rebinding page cannot supply the
 `Authorization` header every request here needs.
 
-Waiting polls the `JobStore` (`WAIT_POLL_INTERVAL_S`) rather than subscribing to
-`export:events:<jobId>`: the web process holds a synchronous Redis client, so a
-subscription would pin a worker thread per waiting call or need a second, async client;
-pub/sub drops what is published while a subscriber reconnects, so a poll would be needed as
-a safety net anyway; and `find_job` falls back to Payload once Redis has let a job expire.
-One HGETALL per waiting call every half second is nothing next to an export.
+Waiting polls the job (`find_job`, every `WAIT_POLL_INTERVAL_S`) rather than listening
+on `export:events:<jobId>` through the `EventHub`: pub/sub loses what is published while
+its connection reconnects and the hub drops watchers that fall behind, so a poll would be
+needed as a safety net anyway, and the poll alone is simple, survives both, and falls back
+to Payload once Redis has let a job expire. Half a second of latency is invisible next to
+an export, and one HGETALL per waiting call per half second costs Redis nothing.
 
 Errors::
 
@@ -61,6 +61,7 @@ from mcp.types import (
     ToolAnnotations,
 )
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic.json_schema import GenerateJsonSchema
 from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
@@ -69,13 +70,16 @@ from starlette.types import Receive, Scope, Send
 
 from app.auth import Authenticator, Caller
 from app.errors import APIError, handlers
-from app.routes import authenticator_of, find_job, services_of
+from app.job_lookup import find_job
+from app.routes import authenticator_of, events_url, services_of
 from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
 from app.settings import Settings
 from app.submissions import Services, submit_export
+from app.video import check_video_request
 from cms_client import CMSError
 from jobs.brief import ALL_SECTIONS
 from jobs.state import ExportType, JobState, JobStatus
+from jobs.video_timeline import PRESETS, TimelineSpec
 
 logger = logging.getLogger(__name__)
 
@@ -159,14 +163,20 @@ includeMedia (default false): also put the project's media files (images, video,
 the archive; this can make it large. options (all optional): format 'zip' (default) or \
 'tar.gz'; includePdf (default false) also renders the project's PDF brief into the archive."""
 
-VIDEO_DESCRIPTION = f"""Render a project's video from a timeline of its media, encoded \
-with a preset ('1080p-h264', '720p-h264', '360p-h264' or 'audio-aac'). The rendered file is \
-uploaded to Payload as a Media document (resultMediaId, resultUrl) linked to the project. \
-{_ASYNC_NOTE}
+_PRESET_NAMES = ", ".join(repr(name) for name in PRESETS)
 
-timeline (optional): the edit to render; without it the project's own timeline field is \
-used. preset (required): the output format. Video exports may not be available on every \
-deployment; the tool says so when they are not."""
+VIDEO_DESCRIPTION = f"""Render a video of a project: the clips of a timeline, joined by \
+cuts or fades, with optional audio tracks mixed over them and title cards, encoded with a \
+preset ({_PRESET_NAMES}). The rendered file is uploaded to Payload as a Media document \
+(resultMediaId, resultUrl) linked to the project. {_ASYNC_NOTE}
+
+preset (required): the output format. timeline (optional; without it the project's own \
+timeline field is used): clips, a list of {{mediaId, in, out, transition}} where mediaId is \
+one of the project's media, in and out are seconds into that media and transition is \
+'cut' (default) or 'fade'; audio, a list of {{mediaId, start, gain}} (start in seconds on \
+the output, gain in dB); titles, a list of {{text, duration, at}}. The timeline, its media \
+and the total length are checked before anything is queued; a problem is an error naming \
+the field (timeline.clips[2].out)."""
 
 JOB_STATUS_DESCRIPTION = """Read an export job by its jobId (from export.project_pdf, \
 export.project_zip or export.video): status (queued, running, succeeded, failed), progress \
@@ -180,7 +190,7 @@ _PROPERTY_NOTES = {
     "options": "Optional settings of the export; see the tool description.",
     "includeMedia": "Also put the project's media files in the archive (default false).",
     "timeline": "Optional edit to render; defaults to the project's timeline field.",
-    "preset": "Output format: '1080p-h264', '720p-h264', '360p-h264' or 'audio-aac'.",
+    "preset": f"Output format: one of {_PRESET_NAMES}.",
     "jobId": "The jobId an export tool answered with.",
 }
 
@@ -211,13 +221,33 @@ JOB_STATUS = "export.job_status"
 
 
 def input_schema(args: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema, self-contained (no $ref) and with each property described."""
-    schema = args.model_json_schema()
-    definitions = schema.pop("$defs", {})
-    inlined: dict[str, Any] = _inline_refs(schema, definitions)
-    for name, prop in inlined["properties"].items():
+    """The model's JSON schema, self-contained (no $ref), each property described.
+
+    `timeline` is a free-form object to the REST body (checked later against the project's
+    media); here it gets the timeline's own schema, so an agent can write one unaided.
+    """
+    schema = _self_contained(args)
+    properties = schema["properties"]
+    if "timeline" in properties:
+        properties["timeline"] = _self_contained(TimelineSpec)
+    for name, prop in properties.items():
         if name in _PROPERTY_NOTES:
             prop["description"] = _PROPERTY_NOTES[name]
+    # The export's own fields first, then wait and timeoutSeconds.
+    waits = {name: properties.pop(name) for name in WaitArgs.model_fields}
+    return {**schema, "properties": properties | waits}
+
+
+class _Untitled(GenerateJsonSchema):
+    # Titles derived from field names ("Projectid") tell an agent nothing.
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+def _self_contained(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema(by_alias=True, schema_generator=_Untitled)
+    definitions = schema.pop("$defs", {})
+    inlined: dict[str, Any] = _inline_refs(schema, definitions)
     return inlined
 
 
@@ -254,6 +284,8 @@ JOB_SCHEMA: dict[str, Any] = {
         "createdAt": {"type": "string"},
         "startedAt": _nullable("string"),
         "finishedAt": _nullable("string"),
+        "eventsUrl": {"type": "string", "description": "a WebSocket URL streaming the job's "
+                      "changes (for programs; agents use export.job_status)"},
     },
     "required": ["jobId", "type", "projectId", "status", "progress", "stage"],
 }
@@ -328,7 +360,9 @@ routes = [Route("/mcp", MCPEndpoint(), name="mcp")]
 # -- calls -------------------------------------------------------------------------------
 
 
-async def call_tool(ctx: ServerRequestContext[Any], params: CallToolRequestParams) -> CallToolResult:
+async def call_tool(
+    ctx: ServerRequestContext[Any], params: CallToolRequestParams
+) -> CallToolResult:
     request = ctx.request
     assert isinstance(request, Request), "MCP is served over HTTP only"
     if params.name not in EXPORT_TOOLS and params.name != JOB_STATUS:
@@ -338,7 +372,7 @@ async def call_tool(ctx: ServerRequestContext[Any], params: CallToolRequestParam
         state = await _run_tool(ctx, request, params.name, params.arguments or {})
     except Exception as exc:
         return await _tool_error(request, exc)
-    return _job_result(state)
+    return _job_result(state, events_url(request, state.job_id))
 
 
 async def _run_tool(
@@ -361,19 +395,16 @@ async def _submit(
     request: Request, caller: Caller, tool: ExportTool, arguments: dict[str, Any]
 ) -> tuple[WaitArgs, JobState]:
     """What `app.routes._submit` does for REST, from tool arguments."""
+    services = services_of(request)
     args = _validate(arguments, tool.args)
     params = args.model_dump(exclude=set(WaitArgs.model_fields), exclude_none=True)
     project_id: int | str = params.pop("projectId")
-    if tool.export_type is ExportType.VIDEO:
-        # As `app.routes.export_video` answers until video exports are available.
-        raise APIError(
-            501, "not_available",
-            f"video exports are not available on this deployment yet ({caller.label}); "
-            "PDF and ZIP exports are",
-        )
     await authenticator_of(request).require_project(caller, project_id)
+    if isinstance(args, VideoArgs):  # as `app.routes.export_video`
+        as_caller = services.cms.as_caller(caller.authorization)
+        params = await run_in_threadpool(check_video_request, as_caller, services.settings, args)
     state = await submit_export(
-        services_of(request), caller, tool.export_type, project_id, params, source=SOURCE
+        services, caller, tool.export_type, project_id, params, source=SOURCE
     )
     return args, state
 
@@ -408,8 +439,8 @@ async def _poll(services: Services, state: JobState) -> JobState:
         return state
 
 
-def _job_result(state: JobState) -> CallToolResult:
-    job = state.public()
+def _job_result(state: JobState, events: str) -> CallToolResult:
+    job = {**state.public(), "eventsUrl": events}  # the shape of GET /jobs/{id}
     return CallToolResult(
         content=[
             TextContent(type="text", text=json.dumps(job)),

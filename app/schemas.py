@@ -9,17 +9,34 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+)
 
 from app.errors import APIError
 from jobs.brief import BriefOptions
 
 MAX_JSON_DEPTH = 32
 
-ProjectId = (
+
+def _integral(value: Any) -> Any:
+    """JSON Schema counts 30.0 as an integer; so do we (but never a bool or 30.5)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+ProjectId = Annotated[
     Annotated[StrictInt, Field(gt=0)]
-    | Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", strict=True)]
-)
+    | Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", strict=True)],
+    BeforeValidator(_integral),
+]
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -48,6 +48,8 @@ class Limits:
     job_timeout_s: int = 3_600
     max_body_bytes: int = 64 * 1024
     min_free_temp_bytes: int = 256 * 1024**2
+    max_queue_depth: int = 1_000
+    max_active_per_caller: int = 10
     max_video_seconds: int = 600
 
 
@@ -98,6 +100,12 @@ class Settings:
     queue_name: str = "exports"
     shutdown_grace_s: float = 25.0
     service_version: str = "0.1.0"
+    # Observability (app/logs.py, app/metrics.py, docs/deploy.md).
+    log_level: str = "INFO"
+    log_format: str = "json"
+    metrics_multiproc_dir: Path | None = None
+    metrics_token: Secret | None = None
+    worker_metrics_port: int | None = None
 
     @property
     def payload_origin(self) -> str:
@@ -127,6 +135,10 @@ def load_settings(
         min_free_temp_bytes=read(
             "EXPORT_MIN_FREE_TEMP_BYTES", _non_negative_int, Limits.min_free_temp_bytes
         ),
+        max_queue_depth=read("EXPORT_MAX_QUEUE_DEPTH", _positive_int, Limits.max_queue_depth),
+        max_active_per_caller=read(
+            "EXPORT_MAX_ACTIVE_PER_CALLER", _positive_int, Limits.max_active_per_caller
+        ),
         max_video_seconds=read("EXPORT_MAX_VIDEO_SECONDS", _positive_int, Limits.max_video_seconds),
     )
     collections = Collections(
@@ -153,7 +165,24 @@ def load_settings(
         job_ttl_s=read("EXPORT_JOB_TTL_S", _positive_int, 7 * 24 * 3600),
         queue_name=read("EXPORT_QUEUE", _slug, "exports"),
         shutdown_grace_s=read("EXPORT_SHUTDOWN_GRACE_S", _positive_float, 25.0),
+        log_level=read("LOG_LEVEL", _log_level, "INFO"),
+        log_format=read("LOG_FORMAT", _log_format, "json"),
+        metrics_multiproc_dir=_metrics_dir(read, environ),
+        metrics_token=read("METRICS_TOKEN", Secret, None),
+        worker_metrics_port=read("WORKER_METRICS_PORT", _port, None),
     )
+
+
+def _metrics_dir(read: _Reader, environ: Mapping[str, str]) -> Path | None:
+    """PROMETHEUS_MULTIPROC_DIR: prometheus_client reads it from the process environment
+    itself, at import, so a value only in `.env` would be silently ignored."""
+    path = read("PROMETHEUS_MULTIPROC_DIR", _existing_dir, None)
+    if path is not None and not environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        raise SettingsError(
+            "PROMETHEUS_MULTIPROC_DIR is set in .env but not in the process environment; "
+            "prometheus_client only reads the environment, so export it before starting"
+        )
+    return path
 
 
 def _video_services(read: _Reader) -> VideoServices:
@@ -231,6 +260,27 @@ def _positive_float(value: str) -> float:
     number = float(value)
     if number <= 0:
         raise ValueError("it must be a number above 0")
+    return number
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
+def _log_format(value: str) -> str:
+    fmt = value.strip().lower()
+    if fmt not in ("json", "text"):
+        raise ValueError("use json (one JSON object a line) or text")
+    return fmt
+
+
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 < number < 65536:
+        raise ValueError("it must be a TCP port, 1 to 65535")
     return number
 
 

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from app.auth import Caller
 from app.settings import Settings
 from cms_client import CMSError, PayloadClient
-from jobs import queue
+from jobs import queue, quotas
 from jobs.export_requests import new_doc
 from jobs.runtime import Runtime
 from jobs.state import ExportType, JobState, JobStatus, JobStore, utcnow
@@ -84,6 +84,7 @@ async def submit_export(
 
 def _record_and_queue(services: Services, state: JobState) -> JobState:
     services.redis.ping()
+    quotas.check_capacity(services.redis, services.settings, state)
     collection = services.settings.collections.export_requests
     doc = services.cms.create(collection, new_doc(state))
     state.request_doc_id = doc.get("id")

@@ -35,7 +35,7 @@ from app.routes import read_body, services_of
 from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
 from app.submissions import Services, new_job_id
 from cms_client import CMSError
-from jobs import queue
+from jobs import queue, quotas
 from jobs.state import ExportType, JobState, JobStatus, utcnow
 
 logger = logging.getLogger(__name__)
@@ -154,7 +154,12 @@ def handle_delivery(services: Services, delivery: Delivery) -> dict[str, Any]:
     try:
         state = _state_of(services, delivery)
     except APIError as exc:
-        _record_rejection(services, delivery, exc.message)
+        _record_rejection(services, delivery, f"the export request is not valid: {exc.message}")
+        return {"queued": False, "reason": exc.message}
+    try:
+        quotas.check_capacity(services.redis, services.settings, state)
+    except quotas.QuotaExceeded as exc:
+        _record_rejection(services, delivery, f"not started: {exc.message}")
         return {"queued": False, "reason": exc.message}
     queue.submit(services.redis, services.settings, state)
     logger.info(
@@ -226,8 +231,7 @@ def _state_of(services: Services, delivery: Delivery) -> JobState:
     )
 
 
-def _record_rejection(services: Services, delivery: Delivery, message: str) -> None:
-    sentence = f"the export request is not valid: {message}"
+def _record_rejection(services: Services, delivery: Delivery, sentence: str) -> None:
     try:
         services.cms.update(
             services.settings.collections.export_requests,

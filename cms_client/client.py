@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -44,6 +46,26 @@ DEFAULT_TIMEOUT_S = (5.0, 60.0)
 PAGE_LIMIT = 100
 
 
+@dataclass(frozen=True)
+class PayloadCall:
+    """One finished call, for an `on_response` observer (metrics): no credentials in it.
+
+    `path` is the API path (`/projects/17`) or `download` for a media stream; `status`
+    is None when no answer came (`error` names the exception class); `bytes_received`
+    is counted for downloads only.
+    """
+
+    method: str
+    path: str
+    status: int | None
+    duration_s: float
+    error: str | None = None
+    bytes_received: int = 0
+
+
+OnResponse = Callable[[PayloadCall], None]
+
+
 class PayloadClient:
     """Payload's REST API, as one set of credentials sees it."""
 
@@ -55,6 +77,7 @@ class PayloadClient:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT_S,
         session: requests.Session | None = None,
         allowed_media_origins: tuple[str, ...] = (),
+        on_response: OnResponse | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_url = f"{self.base_url}/api"
@@ -62,6 +85,8 @@ class PayloadClient:
         self.timeout = timeout
         self.session = session or requests.Session()
         self._authorization = authorization
+        # Observability hook (metrics): called after every API call and download.
+        self.on_response = on_response
         self.fetch_policy = FetchPolicy(
             allowed_origins=frozenset((self.origin, *allowed_media_origins))
         )
@@ -76,6 +101,7 @@ class PayloadClient:
             authorization=authorization,
             timeout=self.timeout,
             session=self.session,
+            on_response=self.on_response,
         )
         client.fetch_policy = self.fetch_policy
         return client
@@ -180,15 +206,25 @@ class PayloadClient:
     def stream(self, url: str) -> Iterator[requests.Response]:
         """Open a media URL as a stream, under the fetch policy. Close it by leaving the block."""
         url = self.absolute_url(url)
-        response = open_stream(
-            self.session,
-            url,
-            policy=self.fetch_policy,
-            headers_for=self._download_headers,
-            timeout=self.timeout,
-        )
+        started = time.perf_counter()
+        try:
+            response = open_stream(
+                self.session,
+                url,
+                policy=self.fetch_policy,
+                headers_for=self._download_headers,
+                timeout=self.timeout,
+            )
+        except CMSError as exc:
+            self._observe("GET", "download", exc.status, started, error=type(exc).__name__)
+            raise
         with response:
-            yield response
+            try:
+                yield response
+            finally:
+                # urllib3 counts the bytes read off the wire (identity encoding: the file's).
+                received = int(getattr(response.raw, "tell", lambda: 0)() or 0)
+                self._observe("GET", "download", response.status_code, started, received=received)
 
     def _download_headers(self, url: str) -> dict[str, str]:
         headers = {"Accept-Encoding": "identity"}
@@ -212,6 +248,7 @@ class PayloadClient:
         all_headers = {"Accept": "application/json", **(headers or {})}
         if self._authorization:
             all_headers["Authorization"] = self._authorization
+        started = time.perf_counter()
         try:
             response = self.session.request(
                 method,
@@ -223,13 +260,35 @@ class PayloadClient:
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
+            self._observe(method, path, None, started, error=type(exc).__name__)
             raise CMSUnavailable(
                 f"Payload at {self.base_url} did not answer {method} {path}: "
                 f"{exc.__class__.__name__}",
                 url=url,
             ) from exc
+        self._observe(method, path, response.status_code, started)
         logger.debug("payload %s %s -> %s", method, redact_url(response.url), response.status_code)
         return _json_or_raise(response, method, path)
+
+    def _observe(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        started: float,
+        *,
+        error: str | None = None,
+        received: int = 0,
+    ) -> None:
+        if self.on_response is None:
+            return
+        call = PayloadCall(
+            method, path, status, time.perf_counter() - started, error, bytes_received=received
+        )
+        try:
+            self.on_response(call)
+        except Exception:  # an observer must never break a call
+            logger.exception("on_response observer failed")
 
 
 def _json_or_raise(response: requests.Response, method: str, path: str) -> Doc:

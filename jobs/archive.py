@@ -23,6 +23,7 @@ releases the GIL on large buffers, so hashing runs on another core.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import queue
@@ -152,11 +153,18 @@ class _HashingSink:
         self._out = out
         self.hash = BackgroundSHA256()
         self.bytes_written = 0
+        self.discarding = False
 
     def write(self, data: bytes) -> int:
+        if self.discarding:  # an abandoned archive: its trailer goes nowhere
+            return len(data)
         self.hash.update(data)
         self.bytes_written += len(data)
         return self._out.write(data)
+
+    def discard(self) -> None:
+        self.discarding = True
+        self.hash.close()
 
     def tell(self) -> int:
         return self.bytes_written
@@ -207,7 +215,7 @@ class ArchiveWriter:
 
     def abandon(self) -> None:
         """Stop helper threads after a failure; the file is left for the caller to delete."""
-        self._sink.hash.close()
+        self._sink.discard()
 
 
 def _hashed(chunks: Iterable[bytes], digest: Hash, counter: list[int]) -> Iterator[bytes]:
@@ -243,6 +251,11 @@ class ZipWriter(ArchiveWriter):
     def finish(self) -> None:
         self._zip.close()
         self.sha256 = self._sink.hash.hexdigest()
+
+    def abandon(self) -> None:
+        super().abandon()
+        with contextlib.suppress(ValueError):  # an entry still open: nothing to close
+            self._zip.close()
 
 
 class TarGzWriter(ArchiveWriter):

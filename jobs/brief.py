@@ -287,7 +287,7 @@ def downscale(source: Path, dest_stem: Path, max_px: int) -> tuple[Path, tuple[i
             )
         opened.draft("RGB", (max_px, max_px))  # JPEG: decode at a reduced scale
         image = ImageOps.exif_transpose(opened)
-        image.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
+        image.thumbnail((max_px, max_px), Image.Resampling.BICUBIC)
         if image.mode in ("RGBA", "LA", "P") and _has_alpha(image):
             dest = dest_stem.with_suffix(".png")
             image.convert("RGBA").save(dest, "PNG")

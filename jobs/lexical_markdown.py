@@ -27,7 +27,8 @@ MAX_DEPTH = 40
 _CODE, _BOLD, _ITALIC, _STRIKE, _UNDERLINE = 16, 1, 2, 4, 8
 _SUBSCRIPT, _SUPERSCRIPT, _HIGHLIGHT = 32, 64, 128
 _ESCAPE = re.compile(r"([\\`*_\[\]<>|~])")
-_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])(?=\s|$)")
+_LINE_START = re.compile(r"^(\s*)([#>+\-=])(?=\s|$)")
+_NUMBERED = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")
 
 
 def _no_url(_media: Node) -> str | None:
@@ -60,7 +61,10 @@ def is_lexical(value: object) -> bool:
 def escape_text(text: str) -> str:
     """Text that Markdown shows as written: syntax characters are backslash-escaped."""
     escaped = _ESCAPE.sub(r"\\\1", text)
-    return "\n".join(_LINE_START.sub(r"\1\\\2", line) for line in escaped.split("\n"))
+    return "\n".join(
+        _NUMBERED.sub(r"\1\\\2", _LINE_START.sub(r"\1\\\2", line))
+        for line in escaped.split("\n")
+    )
 
 
 def _children(node: Node) -> list[Node]:
@@ -105,7 +109,7 @@ class _Renderer:
 
     def _quote(self, node: Node, depth: int) -> str:
         text = self.inline_all(_children(node), depth)
-        return "\n".join(f"> {line}".rstrip() for line in text.split("\n"))
+        return "\n".join(f"> {line}" if line.strip() else ">" for line in text.split("\n"))
 
     def _list(self, node: Node, depth: int) -> str:
         kind = node.get("listType")
@@ -279,14 +283,19 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _plain(node: Node, linebreak: str = " ", depth: int = 0) -> str:
-    """Every string a node holds, without formatting."""
-    if depth > MAX_DEPTH:
-        return ""
-    if node.get("type") == "linebreak":
-        return linebreak
-    if node.get("type") == "tab":
-        return "\t"
-    if isinstance(node.get("text"), str):
-        return str(node["text"])
-    return "".join(_plain(k, linebreak, depth + 1) for k in _children(node))
+def _plain(node: Node, linebreak: str = " ") -> str:
+    """Every string a node holds, without formatting (a loop: nesting cannot exhaust it)."""
+    out: list[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        kind = current.get("type")
+        if kind == "linebreak":
+            out.append(linebreak)
+        elif kind == "tab":
+            out.append("\t")
+        elif isinstance(current.get("text"), str):
+            out.append(str(current["text"]))
+        else:
+            stack.extend(reversed(_children(current)))
+    return "".join(out)

@@ -11,6 +11,7 @@ from rq import Queue
 from rq.job import Job
 
 from app.settings import Settings
+from jobs import quotas
 from jobs.state import JobState, JobStore
 
 RUN_EXPORT = "jobs.runner.run_export"
@@ -25,6 +26,7 @@ def queue_for(redis: Redis, settings: Settings) -> Queue:
 def submit(redis: Redis, settings: Settings, state: JobState) -> Job:
     """Record the job's state, then queue it under the same id."""
     JobStore(redis, ttl_s=settings.job_ttl_s).create(state)
+    quotas.track(redis, settings, state)
     return queue_for(redis, settings).enqueue(
         RUN_EXPORT,
         state.job_id,

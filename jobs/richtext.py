@@ -396,7 +396,7 @@ def _code_block(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
 
 
 def _hr(_node: Mapping[str, Any], _ctx: _Ctx) -> Markup:
-    return Markup("<hr/>")
+    return Markup('<hr size="0.6" color="#c2ccd3"/>')
 
 
 def _upload(node: Mapping[str, Any], ctx: _Ctx) -> Markup:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
@@ -201,7 +201,7 @@ class Source:
     mime_type: str
     filesize: int | None
     duration_s: float | None
-    doc: Doc
+    doc: Doc = field(compare=False, repr=False)
 
     @property
     def label(self) -> str:

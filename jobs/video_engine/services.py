@@ -261,7 +261,12 @@ class ServicesEngine:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, session: requests.Session | None = None
+        cls,
+        settings: Settings,
+        *,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
     ) -> ServicesEngine:
         video = settings.video
         assert video.processing_url and video.transcoding_url, "both service URLs are needed"
@@ -290,6 +295,7 @@ class ServicesEngine:
                                      video.render_timeout_s, "VIDEO_RENDER_TIMEOUT_S"),
             transcode_timing=PollTiming(video.poll_interval_s, video.poll_max_interval_s,
                                         video.transcode_timeout_s, "VIDEO_TRANSCODE_TIMEOUT_S"),
+            clock=clock, sleep=sleep,
         )
 
     def cancel(self) -> None:
@@ -328,7 +334,7 @@ class ServicesEngine:
         self, service: JobService, body: Mapping[str, Any], *, key: str, stage: str,
         timing: PollTiming, request: RenderRequest,
     ) -> RemoteJob:
-        job = self._submit(service, body, key, request)
+        job = self._submit(service, body, key, timing, request)
         logger.info("job %s: %s job %s submitted (Idempotency-Key %s)",
                     request.job_id, service.name, job.id, key)
         try:
@@ -340,7 +346,8 @@ class ServicesEngine:
             raise
 
     def _submit(
-        self, service: JobService, body: Mapping[str, Any], key: str, request: RenderRequest
+        self, service: JobService, body: Mapping[str, Any], key: str, timing: PollTiming,
+        request: RenderRequest,
     ) -> RemoteJob:
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
             self._raise_if_stopped(request, service, None)
@@ -352,7 +359,7 @@ class ServicesEngine:
                     raise
                 logger.warning("job %s: %s; submitting again (attempt %d of %d)",
                                request.job_id, exc, attempt + 1, SUBMIT_ATTEMPTS)
-                self._sleep(self.render_timing.interval_s * attempt)
+                self._sleep(timing.interval_s * attempt)
         raise AssertionError("unreachable")
 
     def _poll(

