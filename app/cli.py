@@ -1,39 +1,65 @@
-"""`export-service`: run the web process, a worker, or everything at once for development.
+"""`export-service`: run the service, run one export in the foreground, look at jobs.
 
-export-service web       uvicorn serving app.main:app on $PORT (default 8000)
-export-service worker    an RQ worker on the export queue
-export-service dev       embedded Redis (unless REDIS_URL is set), the dev Payload
-                         (unless PAYLOAD_URL is set), the web process and one worker
+    export-service web                      uvicorn serving app.main:app on $PORT (8000)
+    export-service worker                   an RQ worker on the export queue
+    export-service dev                      embedded Redis (unless REDIS_URL is set), the dev
+                                            Payload (unless PAYLOAD_URL is set), web + worker
+    export-service export pdf|zip|video PROJECT_ID [-o FILE] [--no-upload] [--option K=V]
+                                            one export here, with a progress bar
+    export-service jobs show JOB_ID         a job's state, as JSON
+    export-service jobs list [--status S] [--limit N]
+    export-service jobs cancel JOB_ID
+
+Exit codes (scripts may rely on them):
+    0  done
+    1  the export failed (the job's error sentence is printed), or an internal error
+    2  usage or configuration error (bad option, missing setting, key refused)
+    3  not found (project, job)
+    4  a dependency is unavailable (Redis, Payload)
+    5  nothing to do (the job has already finished)
+  130  interrupted (Ctrl-C)
+Errors are one line on stderr, `export-service: …`; --debug adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 
-from app.settings import DEFAULT_PORT, SettingsError, load_settings
+from redis.exceptions import RedisError
 
-logger = logging.getLogger("export_service")
+from app.errors import APIError
+from app.settings import DEFAULT_PORT, Settings, SettingsError, load_settings
+from cms_client import CMSError, CMSForbidden, CMSNotFound, CMSUnauthorized, CMSUnavailable
 
 EXIT_OK = 0
-EXIT_CONFIG = 2
 EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_NOT_FOUND = 3
+EXIT_UNAVAILABLE = 4
+EXIT_NOTHING_TO_DO = 5
+EXIT_INTERRUPTED = 130
+
+JOB_STATUSES = ("queued", "running", "succeeded", "failed")
+DEFAULT_LIST_LIMIT = 20
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="export-service",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--debug", action="store_true", help="print tracebacks of errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     web = commands.add_parser("web", help="serve the HTTP API with uvicorn")
     web.add_argument("--host", default="0.0.0.0")
     web.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
@@ -41,20 +67,167 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev = commands.add_parser("dev", help="Redis + Payload + web + worker on this machine")
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     dev.add_argument("--payload-port", type=int, default=3000)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _add_export_parser(commands)
+    _add_jobs_parser(commands)
+    return parser
+
+
+def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from app.cli_export import KINDS
+
+    export = commands.add_parser(
+        "export",
+        help="run one export in the foreground and write the file here",
+        description=(
+            "Run one export in this process, with a progress bar on stderr, and write the "
+            "file locally; its path is printed on stdout. Unless --no-upload, an "
+            "export-requests document is created and the file is uploaded to Media, as "
+            "for any export. Uses REDIS_URL if set, else a private embedded Redis."
+        ),
+    )
+    export.add_argument("kind", choices=sorted(KINDS), help="what to export")
+    export.add_argument("project_id", metavar="PROJECT_ID", help="the project's Payload id")
+    export.add_argument("-o", "--output", metavar="FILE", help="file or folder to write to")
+    export.add_argument(
+        "--no-upload", action="store_true", help="only write the file; nothing is written to Payload"
+    )
+    export.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a request field or option, e.g. includeMedia=true, paperSize=Letter, "
+        "format=tar.gz, preset=720p-h264 (values are JSON when they parse as JSON)",
+    )
+    export.add_argument("--json", action="store_true", help="print the job as JSON on stdout")
+    export.add_argument("-v", "--verbose", action="store_true", help="log at LOG_LEVEL, not WARNING")
+
+
+def _add_jobs_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    jobs = commands.add_parser("jobs", help="show, list or cancel the service's jobs")
+    actions = jobs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    show = actions.add_parser("show", help="a job's state as JSON (Redis, else Payload)")
+    show.add_argument("job_id", metavar="JOB_ID")
+    listing = actions.add_parser("list", help="the jobs Redis holds, newest first")
+    listing.add_argument("--status", choices=JOB_STATUSES)
+    listing.add_argument("--limit", type=_positive, default=DEFAULT_LIST_LIMIT, metavar="N")
+    listing.add_argument("--json", action="store_true", help="a JSON array instead of a table")
+    cancel = actions.add_parser("cancel", help="stop a queued or running job")
+    cancel.add_argument("job_id", metavar="JOB_ID")
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a number above 0")
+    return number
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
-        if args.command == "web":
-            return run_web(args.host, args.port)
-        if args.command == "worker":
-            return run_worker()
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("export-service: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        code, message = exit_code_of(exc)
+        if args.debug:
+            traceback.print_exc()
+        print(f"export-service: {message}", file=sys.stderr)
+        return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "web":
+        return run_web(args.host, args.port)
+    if args.command == "worker":
+        return run_worker()
+    if args.command == "dev":
         return run_dev(args.port, args.payload_port)
-    except SettingsError as exc:
-        print(f"export-service: configuration error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except RuntimeError as exc:
-        print(f"export-service: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    if args.command == "export":
+        return run_export_command(args)
+    return run_jobs_command(args)
+
+
+def exit_code_of(exc: Exception) -> tuple[int, str]:
+    """The exit code and the one line printed for an error."""
+    from app.cli_export import ExportRunFailed, UsageError
+    from jobs.cancel import CannotCancel
+
+    if isinstance(exc, SettingsError):
+        return EXIT_CONFIG, f"configuration error: {exc}"
+    if isinstance(exc, UsageError):
+        return EXIT_CONFIG, str(exc)
+    if isinstance(exc, ExportRunFailed):
+        return EXIT_FAILED, f"export failed: {exc}"
+    if isinstance(exc, CannotCancel):
+        return EXIT_NOTHING_TO_DO, f"{exc}; there is nothing to cancel"
+    if isinstance(exc, APIError):
+        return _api_error_code(exc.status), exc.message
+    if isinstance(exc, CMSError):
+        return _cms_error_code(exc), str(exc)
+    if isinstance(exc, RedisError):
+        return EXIT_UNAVAILABLE, (
+            f"Redis did not answer ({exc.__class__.__name__}); check REDIS_URL and that "
+            "Redis is running"
+        )
+    if isinstance(exc, RuntimeError | OSError):
+        return EXIT_FAILED, str(exc)
+    return EXIT_FAILED, f"internal error ({exc.__class__.__name__}: {exc}); --debug shows where"
+
+
+def _api_error_code(status: int) -> int:
+    if status == 404:
+        return EXIT_NOT_FOUND
+    if status == 503:
+        return EXIT_UNAVAILABLE
+    return EXIT_CONFIG if status in (400, 401, 403, 422) else EXIT_FAILED
+
+
+def _cms_error_code(exc: CMSError) -> int:
+    if isinstance(exc, CMSNotFound):
+        return EXIT_NOT_FOUND
+    if isinstance(exc, CMSUnavailable):
+        return EXIT_UNAVAILABLE
+    if isinstance(exc, CMSUnauthorized | CMSForbidden):
+        return EXIT_CONFIG  # PAYLOAD_API_KEY refused, or its user lacks the export-service role
+    return EXIT_FAILED
+
+
+def _cli_settings(verbose: bool = False) -> Settings:
+    """Settings, with logs (to stderr) quiet enough not to drown the command's output."""
+    from app.logs import setup_logging
+
+    settings = load_settings()
+    setup_logging(settings, level=None if verbose else "WARNING")
+    return settings
+
+
+def run_export_command(args: argparse.Namespace) -> int:
+    from app import cli_export
+
+    request = cli_export.parse_request(
+        args.kind,
+        args.project_id,
+        args.option,
+        output=args.output,
+        upload=not args.no_upload,
+    )
+    return cli_export.run(request, _cli_settings(args.verbose), as_json=args.json)
+
+
+def run_jobs_command(args: argparse.Namespace) -> int:
+    from app import cli_jobs
+    from jobs.state import JobStatus
+
+    settings = _cli_settings()
+    if args.action == "show":
+        return cli_jobs.show(settings, args.job_id)
+    if args.action == "cancel":
+        return cli_jobs.cancel(settings, args.job_id)
+    status = JobStatus(args.status) if args.status else None
+    return cli_jobs.list_jobs(settings, status=status, limit=args.limit, as_json=args.json)
 
 
 def run_web(host: str, port: int) -> int:

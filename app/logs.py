@@ -52,7 +52,9 @@ logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def log_context(*, job_id: str | None = None, project_id: int | str | None = None) -> Iterator[None]:
+def log_context(
+    *, job_id: str | None = None, project_id: int | str | None = None
+) -> Iterator[None]:
     """Every line logged inside the block carries this job's id and project id."""
     tokens = (job_id_var.set(job_id), project_id_var.set(project_id))
     try:

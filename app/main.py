@@ -33,7 +33,7 @@ from app.submissions import Services
 from app.webhooks import payload_webhook
 from cms_client import PayloadClient
 from jobs import metrics as job_metrics
-from jobs.liveness import SWEEP_INTERVAL_S, sweep
+from jobs.liveness import sweep
 from jobs.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,11 @@ routes = [
     Route("/openapi.json", openapi, methods=["GET"]),
     WebSocketRoute("/jobs/{job_id}/events", job_events),
     *mcp.routes,
+    Route("/metrics", metrics_endpoint, methods=["GET"]),  # Prometheus (app/metrics.py)
 ]
+
+# Outermost first: every request gets its id (and its log line) before it is measured.
+middleware = [Middleware(RequestIdMiddleware), Middleware(MetricsMiddleware)]
 
 
 def connect_redis(settings: Settings) -> Redis:
@@ -131,10 +135,10 @@ def redis_url_of(connection: Redis) -> str:
     return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{db}"
 
 
-async def sweep_forever(runtime: Runtime, interval_s: float = SWEEP_INTERVAL_S) -> None:
-    """Fail jobs whose worker died and retry pending write-backs, every `interval_s`."""
+async def sweep_forever(runtime: Runtime) -> None:
+    """Fail jobs whose worker died and retry pending write-backs, every interval."""
     while True:
-        await asyncio.sleep(interval_s)
+        await asyncio.sleep(runtime.settings.sweep_interval_s)
         try:
             report = await run_in_threadpool(sweep, runtime)
         except Exception as exc:  # Redis or Payload down: try again next round

@@ -157,7 +157,9 @@ def process_registry(settings: Settings) -> CollectorRegistry:
     """Every process's pipeline metrics in multiprocess mode, else this process's."""
     registry = CollectorRegistry(auto_describe=False)
     if settings.metrics_multiproc_dir is not None:
-        MultiProcessCollector(registry, path=str(settings.metrics_multiproc_dir))
+        MultiProcessCollector(  # type: ignore[no-untyped-call]
+            registry, path=str(settings.metrics_multiproc_dir)
+        )
     else:
         registry.register(_ThisProcess())
     return registry

@@ -99,6 +99,8 @@ class Settings:
     writeback_retry_delays_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
     queue_name: str = "exports"
     shutdown_grace_s: float = 25.0
+    heartbeat_ttl_s: int = 45
+    sweep_interval_s: float = 30.0
     service_version: str = "0.1.0"
     # Observability (app/logs.py, app/metrics.py, docs/deploy.md).
     log_level: str = "INFO"
@@ -165,6 +167,8 @@ def load_settings(
         job_ttl_s=read("EXPORT_JOB_TTL_S", _positive_int, 7 * 24 * 3600),
         queue_name=read("EXPORT_QUEUE", _slug, "exports"),
         shutdown_grace_s=read("EXPORT_SHUTDOWN_GRACE_S", _positive_float, 25.0),
+        heartbeat_ttl_s=read("EXPORT_HEARTBEAT_TTL_S", _positive_int, 45),
+        sweep_interval_s=read("EXPORT_SWEEP_INTERVAL_S", _positive_float, 30.0),
         log_level=read("LOG_LEVEL", _log_level, "INFO"),
         log_format=read("LOG_FORMAT", _log_format, "json"),
         metrics_multiproc_dir=_metrics_dir(read, environ),

@@ -1,11 +1,11 @@
 """Knowing a running job still has a worker behind it, and cleaning up when it has not.
 
-While a job runs, its worker refreshes `export:heartbeat:<jobId>` every
-`HEARTBEAT_INTERVAL_S` (TTL `HEARTBEAT_TTL_S`) from a background thread, and the job id
+While a job runs, its worker refreshes `export:heartbeat:<jobId>` (TTL
+EXPORT_HEARTBEAT_TTL_S, every third of it) from a background thread, and the job id
 sits in the `export:running` set. A worker killed mid-job (SIGKILL, OOM) stops the
-heartbeat; `sweep` — run by every web process in the background and by `export-service
-sweep` — then fails the job with a sentence, on Redis and on its Payload document, so no
-export stays `running` for ever. Detection takes at most TTL + sweep interval (~75 s).
+heartbeat; `sweep` — run by every web process every EXPORT_SWEEP_INTERVAL_S — then fails
+the job with a sentence, on Redis and on its Payload document, so no
+export stays `running` for ever. Detection takes at most TTL + sweep interval (75 s by default).
 
 `sweep` also retries final states that could not be written to Payload while it was
 down (`progress.WRITEBACK_PENDING_KEY`), so no outcome is lost.
@@ -28,25 +28,23 @@ logger = logging.getLogger(__name__)
 
 RUNNING_KEY = "export:running"
 HEARTBEAT_PREFIX = "export:heartbeat:"
-HEARTBEAT_INTERVAL_S = 10.0
-HEARTBEAT_TTL_S = 45
-SWEEP_INTERVAL_S = 30.0
 SWEEP_LOCK_KEY = "export:sweep-lock"
 
 
 class Heartbeat:
     """Keeps a job marked alive while the `with` block runs."""
 
-    def __init__(self, redis: Redis, job_id: str, *, interval_s: float | None = None) -> None:
+    def __init__(self, redis: Redis, job_id: str, *, ttl_s: int) -> None:
         self.redis = redis
         self.job_id = job_id
-        self.interval_s = HEARTBEAT_INTERVAL_S if interval_s is None else interval_s
+        self.ttl_s = ttl_s
+        self.interval_s = ttl_s / 3
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
 
     def __enter__(self) -> Heartbeat:
         with self.redis.pipeline() as pipe:
-            pipe.set(HEARTBEAT_PREFIX + self.job_id, "1", ex=HEARTBEAT_TTL_S)
+            pipe.set(HEARTBEAT_PREFIX + self.job_id, "1", ex=self.ttl_s)
             pipe.sadd(RUNNING_KEY, self.job_id)
             pipe.execute()
         self._thread.start()
@@ -68,7 +66,7 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                self.redis.set(HEARTBEAT_PREFIX + self.job_id, "1", ex=HEARTBEAT_TTL_S)
+                self.redis.set(HEARTBEAT_PREFIX + self.job_id, "1", ex=self.ttl_s)
             except Exception:  # a Redis blip must not kill the job; the next beat retries
                 logger.warning("job %s: heartbeat failed", self.job_id, exc_info=True)
 
@@ -82,7 +80,8 @@ class SweepReport:
 def sweep(rt: Runtime) -> SweepReport:
     """Fail abandoned jobs and retry pending write-backs; safe to run from many processes."""
     report = SweepReport()
-    if not rt.redis.set(SWEEP_LOCK_KEY, "1", nx=True, ex=int(SWEEP_INTERVAL_S / 2) or 1):
+    lock_s = max(1, int(rt.settings.sweep_interval_s / 2))
+    if not rt.redis.set(SWEEP_LOCK_KEY, "1", nx=True, ex=lock_s):
         return report
     for raw in rt.redis.smembers(RUNNING_KEY):
         job_id = raw.decode() if isinstance(raw, bytes) else str(raw)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cms_client import Doc
 from jobs.brief import BriefData, BriefError, BriefOptions, render_brief
@@ -21,7 +22,8 @@ def build(ctx: ExportContext) -> Artifact:
     project = fetch_project(ctx, depth=1)
     scripts = fetch_scripts(ctx)
     media = project_media(project)
-    images = _download_images(ctx, project, media, options)
+    inline = _inline_media(ctx, [project.get("summary"), *(s.get("body") for s in scripts)], media)
+    images = _download_images(ctx, project, media, options, inline)
     ctx.progress.report("rendering", 60)
     path = ctx.workdir / "brief.pdf"
     data = BriefData(
@@ -45,10 +47,43 @@ def build(ctx: ExportContext) -> Artifact:
     )
 
 
+def _inline_media(ctx: ExportContext, bodies: list[Any], known: list[Doc]) -> list[Doc]:
+    """Media docs of images uploaded inside rich text that the project does not list."""
+    known_ids = {m.get("id") for m in known}
+    wanted = sorted(upload_ids(bodies) - known_ids, key=str)
+    if not wanted:
+        return []
+    return list(
+        ctx.cms.find_all(ctx.settings.collections.media, where={"id": {"in": wanted}}, depth=0)
+    )
+
+
+def upload_ids(bodies: list[Any]) -> set[Any]:
+    """Ids of the media in every Lexical `upload` node of these rich-text values."""
+    found: set[Any] = set()
+    stack = [b for b in bodies if b is not None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if node.get("type") == "upload":
+                value = node.get("value")
+                value = value.get("id") if isinstance(value, dict) else value
+                if isinstance(value, int | str):
+                    found.add(value)
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+    return found
+
+
 def _download_images(
-    ctx: ExportContext, project: Doc, media: list[Doc], options: BriefOptions
+    ctx: ExportContext,
+    project: Doc,
+    media: list[Doc],
+    options: BriefOptions,
+    inline: list[Doc],
 ) -> dict[str, Path]:
-    """Download the images the brief shows: the cover, and thumbnails if asked for."""
+    """Download the images the brief shows: the cover, inline images, thumbnails if asked."""
     cover = project.get("coverImage")
     cover_id = cover.get("id") if isinstance(cover, dict) else None
     wanted = [
@@ -56,7 +91,7 @@ def _download_images(
         for m in media
         if m.get("mimeType") in IMAGE_TYPES
         and (options.includeThumbnails or m.get("id") == cover_id)
-    ]
+    ] + [m for m in inline if m.get("mimeType") in IMAGE_TYPES]
     images: dict[str, Path] = {}
     for index, item in enumerate(wanted):
         ctx.progress.report("fetching images", 10 + 45 * index / len(wanted))

@@ -11,6 +11,7 @@ from rq import Queue
 from rq.job import Job
 
 from app.settings import Settings
+from jobs import metrics as job_metrics
 from jobs import quotas
 from jobs.state import JobState, JobStore
 
@@ -27,7 +28,7 @@ def submit(redis: Redis, settings: Settings, state: JobState) -> Job:
     """Record the job's state, then queue it under the same id."""
     JobStore(redis, ttl_s=settings.job_ttl_s).create(state)
     quotas.track(redis, settings, state)
-    return queue_for(redis, settings).enqueue(
+    job = queue_for(redis, settings).enqueue(
         RUN_EXPORT,
         state.job_id,
         job_id=state.job_id,
@@ -36,3 +37,5 @@ def submit(redis: Redis, settings: Settings, state: JobState) -> Job:
         failure_ttl=FAILURE_TTL_S,
         description=f"{state.type.value} export of project {state.project_id}",
     )
+    job_metrics.submitted(state.type)  # export_jobs_submitted_total (jobs/metrics.py)
+    return job

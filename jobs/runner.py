@@ -11,13 +11,16 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.logs import log_context
 from cms_client import CMSError, Doc
+from jobs import metrics as job_metrics
 from jobs import runtime as runtime_module
-from jobs.context import Artifact, ExportContext, ExportError
+from jobs.context import Artifact, ExportCancelled, ExportContext, ExportError
 from jobs.liveness import Heartbeat
 from jobs.progress import Progress
 from jobs.state import ExportType, JobState
@@ -54,14 +57,30 @@ def run_export(job_id: str) -> dict[str, Any]:
     state = rt.store.get(job_id)
     if state is None:
         raise ExportFailed(f"job {job_id} has no state in Redis (expired or never submitted)")
-    if state.status.is_terminal:  # e.g. cancelled while it waited in the queue
-        logger.info("job %s: already %s, not started", job_id, state.status.value)
-        return state.public()
-    progress = Progress(rt, state)
-    with Heartbeat(rt.redis, job_id):
-        media = _run(rt, progress)
+    # Observability: every line logged below carries the job and project ids.
+    with log_context(job_id=job_id, project_id=state.project_id):
+        if state.status.is_terminal:  # e.g. cancelled while it waited in the queue
+            logger.info("job %s: already %s, not started", job_id, state.status.value)
+            return state.public()
+        return _run_measured(rt, Progress(rt, state))
+
+
+def _run_measured(rt: runtime_module.Runtime, progress: Progress) -> dict[str, Any]:
+    """`_run`, counted and timed by outcome (jobs/metrics.py)."""
+    export_type, started = progress.state.type, time.monotonic()
+    try:
+        with Heartbeat(rt.redis, progress.job_id, ttl_s=rt.settings.heartbeat_ttl_s):
+            media = _run(rt, progress)
+    except ExportFailed as exc:
+        cancelled = isinstance(exc.__cause__, ExportCancelled)
+        outcome = "cancelled" if cancelled else "failed"
+        job_metrics.finished(export_type, outcome, time.monotonic() - started)
+        raise
     progress.succeed(media)
-    logger.info("job %s: succeeded, media %s", job_id, media.get("id"))
+    duration = time.monotonic() - started
+    job_metrics.finished(export_type, "succeeded", duration)
+    job_id, media_id = progress.job_id, media.get("id")
+    logger.info("job %s: succeeded, media %s", job_id, media_id, extra={"duration": duration})
     return progress.state.public()
 
 
@@ -69,6 +88,7 @@ def _run(rt: runtime_module.Runtime, progress: Progress) -> Doc:
     """Start, build and upload; on any failure record the sentence and re-raise."""
     job_id = progress.job_id
     workdir = Path(tempfile.mkdtemp(prefix=f"export-{job_id}-", dir=rt.settings.temp_dir))
+    started = time.monotonic()
     try:
         progress.start()
         progress.check_cancelled()
@@ -85,7 +105,9 @@ def _run(rt: runtime_module.Runtime, progress: Progress) -> Doc:
     except Exception as exc:
         sentence = failure_sentence(exc, progress.state)
         progress.fail(sentence)
-        logger.info("job %s: failed: %s", job_id, sentence)
+        logger.info(
+            "job %s: failed: %s", job_id, sentence, extra={"duration": time.monotonic() - started}
+        )
         raise ExportFailed(sentence) from exc
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -93,8 +115,12 @@ def _run(rt: runtime_module.Runtime, progress: Progress) -> Doc:
 
 def _build_and_upload(ctx: ExportContext) -> Doc:
     artifact = builder_for(ctx.job.type)(ctx)
+    size = artifact.path.stat().st_size
+    job_metrics.artifact_built(ctx.job.type, size)
     ctx.progress.report("upload", 90)
-    return upload_artifact(ctx, artifact)
+    media = upload_artifact(ctx, artifact)
+    job_metrics.uploaded(size)
+    return media
 
 
 def upload_artifact(ctx: ExportContext, artifact: Artifact) -> Doc:

@@ -12,6 +12,7 @@ from redis import Redis
 
 from app.settings import Settings, load_settings
 from cms_client import PayloadClient
+from jobs import metrics as job_metrics
 from jobs.state import JobStore
 
 
@@ -32,6 +33,7 @@ def build(settings: Settings, redis: Redis) -> Runtime:
         authorization=settings.service_authorization,
         timeout=(settings.http_connect_timeout_s, settings.http_read_timeout_s),
         allowed_media_origins=settings.allowed_media_origins,
+        on_response=job_metrics.observe_payload_call,  # Payload latencies (jobs/metrics.py)
     )
     return Runtime(
         settings=settings,

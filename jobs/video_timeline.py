@@ -19,9 +19,10 @@ process before anything is queued and again by the job, which re-reads the media
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
@@ -201,7 +202,7 @@ class Source:
     mime_type: str
     filesize: int | None
     duration_s: float | None
-    doc: Doc = field(compare=False, repr=False)
+    doc: Doc = dataclasses.field(compare=False, repr=False)
 
     @property
     def label(self) -> str:

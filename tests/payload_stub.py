@@ -166,6 +166,13 @@ class PayloadStub:
             match = re.match(r"^where\[(\w+)\]\[equals\]$", key)
             if match:
                 docs = [d for d in docs if str(d.get(match.group(1))) == value]
+        wanted_in: dict[str, set[str]] = {}
+        for key, value in query.items():
+            match = re.match(r"^where\[(\w+)\]\[in\]\[\d+\]$", key)
+            if match:
+                wanted_in.setdefault(match.group(1), set()).add(value)
+        for name, values in wanted_in.items():
+            docs = [d for d in docs if str(d.get(name)) in values]
         if query.get("sort"):
             docs.sort(key=lambda d: d.get(query["sort"]) or 0)
         limit, page = int(query.get("limit", "10")), int(query.get("page", "1"))

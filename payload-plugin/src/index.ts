@@ -4,6 +4,7 @@ import type {
   CollectionBeforeChangeHook,
   CollectionConfig,
   Config,
+  Endpoint,
   Field,
   Payload,
   PayloadRequest,
@@ -55,7 +56,27 @@ export type ExportServiceOptions = {
   notifyServiceChanges?: boolean
   /** Custom logger hook for delivery problems (default: payload.logger). */
   onDeliveryError?: (err: Error, ctx: { id: number | string; collection: string }) => void
+  /**
+   * Admin UI components (default true): export buttons on the project edit view, a live progress
+   * panel on export requests and a progress column in their list. `false` registers none.
+   */
+  admin?: boolean | ExportServiceAdminOptions
 }
+
+export type ExportServiceAdminOptions = {
+  /** Project field holding the video timeline (`{ clips: [...] }`); default `timeline`. */
+  timelineField?: string
+  /** Video presets offered on the project view (first is the default); default `['720p-h264', '1080p-h264', '360p-h264']`. */
+  videoPresets?: string[]
+  /**
+   * Base URL of the export service as the editors' browsers reach it, for the live-progress
+   * WebSocket (default: the service's own `eventsUrl`, i.e. `serviceUrl`).
+   */
+  publicServiceUrl?: string
+}
+
+/** Module the admin components are imported from (Payload import map paths). */
+export const CLIENT_MODULE = 'payload-plugin-export-service/client'
 
 /** Fields only the export service may change. */
 export const STATUS_FIELDS = [
@@ -154,6 +175,37 @@ export const exportService =
         { name: 'sha256', type: 'text' },
         { name: 'bytes', type: 'number' },
       ],
+    }
+
+    // ---- admin components (client components from `${CLIENT_MODULE}`) ------------------------
+    const adminOpts: ExportServiceAdminOptions | null =
+      opts.admin === false ? null : typeof opts.admin === 'object' ? opts.admin : {}
+    if (adminOpts) {
+      const projectsIndex = collections.findIndex((c) => c.slug === slugs.projects)
+      const projects = collections[projectsIndex]
+      collections[projectsIndex] = {
+        ...projects,
+        fields: [
+          ...(projects.fields ?? []),
+          {
+            name: 'exportServiceActions',
+            type: 'ui',
+            admin: {
+              position: 'sidebar',
+              components: {
+                Field: {
+                  path: `${CLIENT_MODULE}#ExportActions`,
+                  clientProps: {
+                    exportRequestsSlug: slugs.exportRequests,
+                    timelineField: adminOpts.timelineField ?? 'timeline',
+                    videoPresets: adminOpts.videoPresets ?? ['720p-h264', '1080p-h264', '360p-h264'],
+                  },
+                },
+              },
+            },
+          },
+        ],
+      }
     }
 
     // ---- access -----------------------------------------------------------------------------
@@ -392,6 +444,63 @@ export const exportService =
       return doc
     }
 
+    // ---- events-url endpoint: a signed WebSocket URL for the live progress of one request -------
+    const jsonError = (status: number, message: string) =>
+      Response.json({ errors: [{ message }] }, { status, headers: { 'Cache-Control': 'no-store' } })
+    const toWs = (base: string) => base.replace(/^http(s?):/i, 'ws$1:').replace(/\/+$/, '')
+    const eventsUrlEndpoint: Endpoint = {
+      path: '/:id/events-url',
+      method: 'get',
+      handler: async (req) => {
+        if (!req.user) return jsonError(403, 'You are not allowed to perform this action.')
+        const id = (req.routeParams as Record<string, unknown> | undefined)?.id as string | undefined
+        if (!id) return jsonError(404, 'Not Found')
+        // The editor must be able to read the request (the collection's own read access).
+        const doc: any = await req.payload.findByID({
+          collection: slugs.exportRequests as any,
+          id,
+          depth: 0,
+          overrideAccess: false,
+          user: req.user,
+          req,
+          disableErrors: true,
+        })
+        if (!doc) return jsonError(404, 'Not Found')
+        if (!doc.jobId) return jsonError(409, 'The export service has not started a job for this request yet')
+        if (!opts.serviceUrl || !opts.secret) return jsonError(503, 'The export service is not configured (serviceUrl/secret)')
+        const user = req.user as AnyUser
+        const body = JSON.stringify({
+          jobId: String(doc.jobId),
+          exportRequestId: doc.id,
+          user: { id: user?.id ?? null, collection: user?.collection ?? null, email: user?.email ?? null },
+        })
+        const url = `${String(opts.serviceUrl).replace(/\/+$/, '')}/webhooks/payload/ticket`
+        let res: globalThis.Response
+        try {
+          res = await fetch(url, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADER]: signWebhook(opts.secret, body) },
+            body,
+            signal: AbortSignal.timeout(timeoutMs),
+          })
+        } catch (err: any) {
+          return jsonError(502, `The export service is unreachable: ${err?.cause?.code ?? err?.message ?? String(err)}`)
+        }
+        const answer: any = await res.json().catch(() => null)
+        if (!res.ok || !answer || typeof answer.eventsUrl !== 'string') {
+          const why = answer?.error?.message ? `: ${answer.error.message}` : ''
+          return jsonError(res.status === 404 && answer?.error?.code === 'job_not_found' ? 404 : 502, `The export service refused a ticket (HTTP ${res.status})${why}`)
+        }
+        const publicBase = adminOpts?.publicServiceUrl
+        const eventsUrl =
+          publicBase && typeof answer.eventsPath === 'string' ? `${toWs(publicBase)}${answer.eventsPath}` : answer.eventsUrl
+        return Response.json(
+          { jobId: String(doc.jobId), eventsUrl, expiresAt: answer.expiresAt ?? null },
+          { headers: { 'Cache-Control': 'no-store' } },
+        )
+      },
+    }
+
     // ---- the collection --------------------------------------------------------------------
     const fields: Field[] = [
       {
@@ -416,9 +525,34 @@ export const exportService =
         defaultValue: 'queued',
         index: true,
         options: ['queued', 'running', 'succeeded', 'failed'].map((v) => ({ label: v, value: v })),
-        admin: { position: 'sidebar' },
+        admin: {
+          position: 'sidebar',
+          // the edit view shows the status as a live panel: progress, stage, error, download, "Re-run"
+          ...(adminOpts
+            ? {
+                components: {
+                  Field: {
+                    path: `${CLIENT_MODULE}#ExportRequestStatus`,
+                    clientProps: { exportRequestsSlug: slugs.exportRequests, mediaSlug: slugs.media },
+                  },
+                },
+              }
+            : {}),
+        },
       },
-      { name: 'progress', type: 'number', min: 0, max: 100, defaultValue: 0, admin: { position: 'sidebar' } },
+      {
+        name: 'progress',
+        type: 'number',
+        min: 0,
+        max: 100,
+        defaultValue: 0,
+        admin: {
+          position: 'sidebar',
+          ...(adminOpts
+            ? { components: { Cell: { path: `${CLIENT_MODULE}#ExportProgressCell`, clientProps: { exportRequestsSlug: slugs.exportRequests } } } }
+            : {}),
+        },
+      },
       { name: 'stage', type: 'text', admin: { position: 'sidebar' } },
       { name: 'error', type: 'textarea' },
       { name: 'result', type: 'relationship', relationTo: slugs.media as any },
@@ -452,6 +586,7 @@ export const exportService =
       },
       access: { read: readAccess, create: createAccess, update: updateAccess, delete: deleteAccess },
       hooks: { beforeChange: [beforeChange], afterChange: [afterChange] },
+      endpoints: [eventsUrlEndpoint],
       fields,
       timestamps: true,
     })

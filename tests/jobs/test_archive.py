@@ -104,7 +104,7 @@ def helper_threads() -> list[threading.Thread]:
 
 
 def test_unknown_formats_are_refused(tmp_path: Path):
-    with pytest.raises(ArchiveError, match="use zip or tar.gz"), open_archive(
+    with pytest.raises(ArchiveError, match=r"use zip or tar\.gz"), open_archive(
         tmp_path / "o", "rar", mtime=WHEN  # type: ignore[arg-type]
     ):
         pass

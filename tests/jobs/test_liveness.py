@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import signal
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -42,7 +43,7 @@ def running_job(rt, payload: PayloadStub, *, stage: str = "rendering") -> JobSta
 
 
 def test_a_heartbeat_marks_a_job_alive_while_it_runs(rt):
-    with Heartbeat(rt.redis, "job-1", interval_s=0.05):
+    with Heartbeat(rt.redis, "job-1", ttl_s=1):
         assert rt.redis.exists("export:heartbeat:job-1")
         assert rt.redis.sismember("export:running", "job-1")
         time.sleep(0.2)
@@ -67,7 +68,7 @@ def test_a_job_whose_heartbeat_stopped_is_failed_with_a_sentence(rt, payload):
 
 def test_a_live_job_is_left_alone(rt, payload):
     running_job(rt, payload)
-    with Heartbeat(rt.redis, "job-1"):
+    with Heartbeat(rt.redis, "job-1", ttl_s=45):
         assert sweep(rt).abandoned == []
         assert rt.store.get("job-1").status is JobStatus.RUNNING
 
@@ -105,8 +106,9 @@ def _run_in_child(job_id: str) -> None:
     runner.run_export(job_id)
 
 
-def test_a_worker_killed_mid_job_is_detected(rt, payload, monkeypatch, redis):
-    monkeypatch.setattr(liveness, "HEARTBEAT_TTL_S", 1)
+def test_a_worker_killed_mid_job_is_detected(settings, redis, payload, monkeypatch):
+    rt = runtime.build(replace(settings, heartbeat_ttl_s=1), redis)
+    runtime.install(rt)
     monkeypatch.setattr(runner, "builder_for", lambda export_type: _slow_build)
     state = JobState(job_id="job-k", type=ExportType.PROJECT_ZIP, project_id=17)
     rt.store.create(state)

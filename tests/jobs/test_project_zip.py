@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import responses
 
-from app.settings import Limits, Settings
+from app.settings import Settings
 from cms_client import PayloadClient
 from jobs import project_zip
 from jobs.context import Artifact, ExportContext, ExportError
@@ -73,7 +73,8 @@ def assert_verifies(entries: dict[str, bytes]) -> dict[str, Any]:
         data = entries[item["path"]]
         assert len(data) == item["size"]
         assert hashlib.sha256(data).hexdigest() == item["sha256"]
-    sums = dict(reversed(line.split("  ", 1)) for line in entries["SHA256SUMS"].decode().splitlines())
+    lines = entries["SHA256SUMS"].decode().splitlines()
+    sums = {path: digest for digest, path in (line.split("  ", 1) for line in lines)}
     assert set(sums) == set(entries) - {"SHA256SUMS"}
     for path, digest in sums.items():
         assert hashlib.sha256(entries[path]).hexdigest() == digest
