@@ -24,6 +24,7 @@ Errors are one line on stderr, `export-service: …`; --debug adds the traceback
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
 import shutil
@@ -33,6 +34,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from redis.exceptions import RedisError
 
@@ -89,7 +91,9 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     export.add_argument("project_id", metavar="PROJECT_ID", help="the project's Payload id")
     export.add_argument("-o", "--output", metavar="FILE", help="file or folder to write to")
     export.add_argument(
-        "--no-upload", action="store_true", help="only write the file; nothing is written to Payload"
+        "--no-upload",
+        action="store_true",
+        help="only write the file; nothing is written to Payload",
     )
     export.add_argument(
         "--option",
@@ -100,7 +104,9 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "format=tar.gz, preset=720p-h264 (values are JSON when they parse as JSON)",
     )
     export.add_argument("--json", action="store_true", help="print the job as JSON on stdout")
-    export.add_argument("-v", "--verbose", action="store_true", help="log at LOG_LEVEL, not WARNING")
+    export.add_argument(
+        "-v", "--verbose", action="store_true", help="log at LOG_LEVEL, not WARNING"
+    )
 
 
 def _add_jobs_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -233,8 +239,19 @@ def run_jobs_command(args: argparse.Namespace) -> int:
 def run_web(host: str, port: int) -> int:
     import uvicorn
 
-    load_settings()  # fail now, naming the variable, rather than inside the lifespan
-    uvicorn.run("app.main:app", host=host, port=port, proxy_headers=True)
+    from app.logs import setup_logging
+
+    # Fail now, naming the variable, rather than inside the lifespan.
+    setup_logging(load_settings())
+    # log_config=None keeps our JSON handler; the app logs each request with its id.
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        proxy_headers=True,
+        log_config=None,
+        access_log=False,
+    )
     return EXIT_OK
 
 
@@ -242,12 +259,21 @@ def run_worker() -> int:
     from redis import Redis
     from rq import Queue
 
+    from app.logs import setup_logging
+    from app.metrics import serve_worker_metrics
     from jobs import runtime
     from jobs.worker import ExportWorker
 
     settings = load_settings()
+    setup_logging(settings)
     if not settings.redis_url:
         raise SettingsError("REDIS_URL is not set; a worker needs the Redis the web app uses")
+    if settings.metrics_multiproc_dir is None:
+        logging.getLogger(__name__).warning(
+            "PROMETHEUS_MULTIPROC_DIR is not set: this worker's export metrics are lost with "
+            "each work horse (docs/deploy.md, Metrics)"
+        )
+    serve_worker_metrics(settings)
     redis = Redis.from_url(settings.redis_url)
     runtime.install(runtime.build(settings, redis))
     worker = ExportWorker([Queue(settings.queue_name, connection=redis)], connection=redis)
@@ -263,8 +289,11 @@ def run_dev(port: int, payload_port: int) -> int:
     env = dict(os.environ)
     redis_server = None
     payload = None
+    data_dir = embedded.REPO_ROOT / ".data"
+    env.setdefault("LOG_FORMAT", "text")
+    if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(fresh_metrics_dir(data_dir / "metrics"))
     if not env.get("REDIS_URL"):
-        data_dir = embedded.REPO_ROOT / ".data"
         redis_server = embedded.start_redis(data_dir / "redis")
         env["REDIS_URL"] = embedded.redis_url_of(redis_server)
         print(f"embedded Redis: {env['REDIS_URL']}")
@@ -298,6 +327,14 @@ def run_dev(port: int, payload_port: int) -> int:
             payload.stop()
         if redis_server is not None:
             redis_server.shutdown()
+
+
+def fresh_metrics_dir(path: Path) -> Path:
+    """An empty PROMETHEUS_MULTIPROC_DIR: web and worker share it; figures from an
+    earlier run would otherwise be added to this one's."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
 
 
 def _wait(children: list[subprocess.Popen[bytes]]) -> int:

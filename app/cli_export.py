@@ -34,7 +34,7 @@ from app.progress_bar import ProgressBar, human_bytes
 from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
 from app.settings import Settings
 from app.submissions import new_job_id
-from cms_client import CMSNotFound, PayloadClient
+from cms_client import CMSNotFound
 from cms_client.client import PayloadCall
 from jobs import metrics as job_metrics
 from jobs import runtime as runtime_module

@@ -55,9 +55,7 @@ def cancel(settings: Settings, job_id: str) -> int:
     return 0
 
 
-def list_jobs(
-    settings: Settings, *, status: JobStatus | None, limit: int, as_json: bool
-) -> int:
+def list_jobs(settings: Settings, *, status: JobStatus | None, limit: int, as_json: bool) -> int:
     rt = _runtime(settings)
     states = [s for s in live_jobs(rt.redis, rt.store) if status is None or s.status is status]
     states.sort(key=lambda s: s.created_at, reverse=True)

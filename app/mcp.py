@@ -35,6 +35,8 @@ Errors::
         APIError, CMSError, RedisError, …      → CallToolResult(isError=True) whose text is
                                                  REST's message and whose structured content
                                                  is REST's error body
+    an unknown tool name                       → a JSON-RPC error (INVALID_PARAMS), as the
+                                                 spec asks, not a tool result
     while waiting: Redis or Payload errors are logged and the poll goes on until the deadline
 """
 

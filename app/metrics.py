@@ -24,14 +24,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
-    generate_latest,
     start_http_server,
 )
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -165,10 +164,12 @@ def process_registry(settings: Settings) -> CollectorRegistry:
     return registry
 
 
-def scrape(settings: Settings, redis: Redis) -> bytes:
+def scrape(settings: Settings, redis: Redis, accept: str = "") -> tuple[bytes, str]:
+    """The exposition (in the format `accept` asks for: text, or OpenMetrics) and its type."""
     registry = process_registry(settings)
     registry.register(QueueCollector(redis, settings.queue_name))
-    return generate_latest(registry)
+    encoder, content_type = choose_encoder(accept)
+    return encoder(registry), content_type
 
 
 async def metrics_endpoint(request: Request) -> Response:
@@ -180,8 +181,9 @@ async def metrics_endpoint(request: Request) -> Response:
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
-    body = await run_in_threadpool(scrape, settings, services.redis)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    accept = request.headers.get("accept", "")
+    body, content_type = await run_in_threadpool(scrape, settings, services.redis, accept)
+    return Response(body, headers={"Content-Type": content_type})
 
 
 def _token_ok(request: Request, token: str) -> bool:

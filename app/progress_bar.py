@@ -33,7 +33,7 @@ def human_bytes(size: float) -> str:
 
 
 def human_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     minutes, seconds = divmod(seconds, 60)
@@ -89,7 +89,7 @@ class ProgressBar:
         fields = [
             f"{self.label:<5}",
             f"{self._percent:>3}%",
-            f"{self._stage:<14}",
+            f"{self._stage:<18}",
             f"{human_bytes(self._bytes):>9}",
             f"ETA {human_duration(eta) if eta is not None else '?'}",
         ]

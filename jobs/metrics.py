@@ -32,9 +32,7 @@ SIZE_BUCKETS_BYTES = tuple(float(4**n * 1024) for n in range(3, 15))  # 64 KiB â
 PAYLOAD_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 SUBMITTED = Counter("export_jobs_submitted", "Exports queued", ["type"])
-FINISHED = Counter(
-    "export_jobs_finished", "Exports that ended, by outcome", ["type", "outcome"]
-)
+FINISHED = Counter("export_jobs_finished", "Exports that ended, by outcome", ["type", "outcome"])
 DURATION = Histogram(
     "export_job_duration_seconds",
     "Wall time of an export on a worker",

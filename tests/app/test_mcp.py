@@ -23,6 +23,7 @@ from mcp.types import CallToolResult, Tool
 
 from app import mcp as app_mcp
 from app.main import create_app
+from jobs.state import JobStore
 from tests.conftest import EDITOR, OUTSIDER, run_jobs
 
 SERVER_START_TIMEOUT_S = 10.0
@@ -106,8 +107,8 @@ def test_tools_are_listed_with_schemas_an_agent_can_follow(mcp_url, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_pdf_export_is_queued_run_and_read_back(mcp_url, payload, worker, mode):
-    result = call(mcp_url, "export.project_pdf", {"projectId": 17, "options": {"paperSize": "Letter"}},
-                  mode=mode)
+    arguments = {"projectId": 17, "options": {"paperSize": "Letter"}}
+    result = call(mcp_url, "export.project_pdf", arguments, mode=mode)
     assert not result.is_error, result
     job = result.structured_content
     assert job["status"] == "queued" and job["projectId"] == 17 and job["type"] == "project-pdf"
@@ -129,28 +130,34 @@ def test_a_pdf_export_is_queued_run_and_read_back(mcp_url, payload, worker, mode
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_wait_reports_progress_until_the_job_ends(mcp_url, worker, mode):
+def test_wait_reports_progress_until_the_job_ends(mcp_url, payload, redis, worker, mode):
     notes: list[tuple[float, float | None, str | None]] = []
-    waiting = threading.Event()
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         notes.append((progress, total, message))
-        waiting.set()
 
-    arguments = {"projectId": 17, "wait": True, "timeoutSeconds": 30}
+    arguments = {"projectId": 17, "wait": True, "timeoutSeconds": 10}
     outcome: dict[str, CallToolResult] = {}
     caller = threading.Thread(target=lambda: outcome.setdefault("result", call(
         mcp_url, "export.project_zip", arguments, mode=mode, on_progress=on_progress)))
     caller.start()
-    assert waiting.wait(10), "no progress notification while the job was queued"
-    run_jobs(worker)
-    caller.join(30)
+    until(lambda: len(notes) == 1)  # waiting on the queued job
+    [doc] = payload.docs("export-requests")
+    JobStore(redis, ttl_s=60).update(doc["jobId"], status="running", progress=40, stage="bundling")
+    until(lambda: len(notes) == 2)
+    run_jobs(worker)  # reports 5%, 8%, …: below 40, so not sent again
+    caller.join(15)
 
     final = outcome["result"].structured_content
     assert final["status"] == "succeeded", final["error"]
-    assert notes[0] == (0, 100, "queued")
-    assert notes[-1] == (100, 100, "done")
-    assert [p for p, _, _ in notes] == sorted({p for p, _, _ in notes})  # strictly rising
+    assert notes == [(0, 100, "queued"), (40, 100, "bundling"), (100, 100, "done")]
+
+
+def until(condition: Any, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def test_wait_gives_up_after_timeout_seconds_with_the_state_so_far(mcp_url):
@@ -174,8 +181,8 @@ def test_wait_gives_up_after_timeout_seconds_with_the_state_so_far(mcp_url):
     ],
 )
 def test_mcp_needs_credentials_payload_accepts(client, headers, sentence):
-    initialize = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
-    response = client.post("/mcp", json=initialize, headers={
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    response = client.post("/mcp", json=message, headers={
         "Accept": "application/json, text/event-stream", **headers})
     assert response.status_code == 401
     error = response.json()["error"]

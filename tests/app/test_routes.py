@@ -292,7 +292,7 @@ def test_one_person_has_a_bounded_number_of_unfinished_exports(settings, redis, 
 
 
 def test_images_uploaded_inside_rich_text_are_fetched_for_the_brief(client, payload, worker):
-    from tests.conftest import png_bytes
+    from tests.payload_stub import png_bytes
 
     inline = payload.add_media_file("inline.png", png_bytes(color="red"), "image/png",
                                     width=64, height=48)

@@ -1,0 +1,313 @@
+"""Benchmark: the project bundle against a raw streamed download from the same server.
+
+    .venv/bin/python bench/zip_bundle.py            # full run, ~1–2 minutes
+    .venv/bin/python bench/zip_bundle.py --quick    # smaller cases, ~15 seconds
+
+A threaded HTTP server on 127.0.0.1 (it stops by itself) plays Payload: it serves a
+project whose media are generated files (sent with sendfile, so the server costs
+little CPU). Each case runs twice in its own subprocess, interleaved:
+
+- **raw**: `requests`, one session, 1 MiB chunks, thrown away (the ceiling);
+- **bundle**: the real code path, `jobs.project_zip.build(ctx)` with a real
+  `PayloadClient` (fetch policy, `iter_checked`) and `jobs.archive` writing a ZIP64
+  (or tar.gz) under a temporary folder in /tmp, every SHA-256 included.
+
+Printed per case: MB/s of both, their ratio (medians over the rounds) and the peak RSS
+of the bundling process (`ru_maxrss` of that subprocess, and its RSS after imports).
+Everything generated is deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1000 * 1000
+MiB = 1024 * 1024
+SERVER_LIFETIME_S = 900  # the server shuts itself down after this, whatever happens
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    files: int
+    file_bytes: int
+    archive_format: str = "zip"
+
+    @property
+    def total(self) -> int:
+        return self.files * self.file_bytes
+
+
+FULL = [
+    Case("20 × 50 MB", 20, 50 * MB),
+    Case("2,000 × 10 KB", 2000, 10_000),
+    Case("total 100 MB", 2, 50 * MB),
+    Case("total 500 MB", 10, 50 * MB),
+    Case("total 2 GB", 40, 50 * MB),
+    Case("tar.gz 4 × 50 MB", 4, 50 * MB, "tar.gz"),
+]
+QUICK = [
+    Case("5 × 50 MB", 5, 50 * MB),
+    Case("500 × 10 KB", 500, 10_000),
+    Case("total 100 MB", 2, 50 * MB),
+    Case("total 500 MB", 10, 50 * MB),
+]
+
+
+# -- the stand-in for Payload (parent process) ---------------------------------------
+
+
+class Blocks:
+    """One generated file per distinct size; every media URL of that size serves it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._paths: dict[int, Path] = {}
+
+    def path(self, size: int) -> Path:
+        if size not in self._paths:
+            path = self.folder / f"block-{size}.bin"
+            with path.open("wb") as out:
+                left = size
+                while left:
+                    out.write(os.urandom(min(left, 4 * MiB)))
+                    left -= min(left, 4 * MiB)
+            self._paths[size] = path
+        return self._paths[size]
+
+
+def serve(cases: list[Case], blocks: Blocks) -> ThreadingHTTPServer:
+    """Start the server in a daemon thread; `shutdown()` it, or it stops by itself."""
+    handler = type("Handler", (PayloadHandler,), {"cases": cases, "blocks": blocks})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    timer = threading.Timer(SERVER_LIFETIME_S, server.shutdown)
+    timer.daemon = True
+    timer.start()
+    return server
+
+
+class PayloadHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    cases: list[Case]
+    blocks: Blocks
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body leave in separate writes: without this, Nagle's algorithm and
+        # delayed ACKs add ~40 ms to every small file.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if match := re.fullmatch(r"/api/projects/(\d+)", path):
+            self._json(self._project(int(match.group(1))))
+        elif path == "/api/scripts":
+            self._json({"docs": [], "totalDocs": 0, "hasNextPage": False})
+        elif match := re.fullmatch(r"/api/media/file/\d+-\d+-(\d+)\.bin", path):
+            self._file(self.blocks.path(int(match.group(1))))
+        else:
+            self._json({"errors": [{"message": "Not Found"}]}, status=404)
+
+    def _project(self, index: int) -> dict[str, Any]:
+        case = self.cases[index]
+        host = f"http://127.0.0.1:{self.server.server_address[1]}"
+        media = [
+            {"id": i + 1, "filename": f"clip-{i:05d}.bin", "mimeType": "video/mp4",
+             "filesize": case.file_bytes,
+             "url": f"{host}/api/media/file/{index}-{i:05d}-{case.file_bytes}.bin"}
+            for i in range(case.files)
+        ]
+        return {"id": index, "title": f"bench {case.name}", "coverImage": None, "media": media}
+
+    def _json(self, body: Any, status: int = 200) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _file(self, source: Path) -> None:
+        size = source.stat().st_size
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        with source.open("rb") as fileobj:
+            self.connection.sendfile(fileobj, 0, size)
+
+
+# -- the measured processes (children) -----------------------------------------------
+
+
+def child_raw(port: int, index: int) -> dict[str, Any]:
+    import requests
+
+    base = f"http://127.0.0.1:{port}"
+    session = requests.Session()
+    rss_after_imports = _maxrss_mb()
+    started = time.perf_counter()
+    project = session.get(f"{base}/api/projects/{index}", params={"depth": 1}).json()
+    received = 0
+    for media in project["media"]:
+        with session.get(media["url"], stream=True) as response:
+            response.raise_for_status()
+            for chunk in response.iter_content(MiB):
+                received += len(chunk)
+    return _result(received, time.perf_counter() - started, rss_after_imports)
+
+
+def child_bundle(port: int, index: int, archive_format: str, workdir: Path) -> dict[str, Any]:
+    from starlette.datastructures import Secret
+
+    from app.settings import Limits, Settings
+    from cms_client import PayloadClient
+    from jobs import project_zip
+    from jobs.context import ExportContext
+    from jobs.state import ExportType, JobState
+
+    settings = Settings(
+        payload_url=f"http://127.0.0.1:{port}", payload_api_key=Secret("bench-key-0123456789"),
+        temp_dir=workdir, limits=Limits(max_total_bytes=64 * 1024**3),
+    )
+    cms = PayloadClient(settings.payload_url, authorization=settings.service_authorization)
+    job = JobState(job_id="bench", type=ExportType.PROJECT_ZIP, project_id=index,
+                   params={"includeMedia": True, "options": {"format": archive_format}})
+    ctx = ExportContext(job=job, settings=settings, cms=cms, workdir=workdir,
+                        progress=_NoProgress())  # type: ignore[arg-type]
+    rss_after_imports = _maxrss_mb()
+    started = time.perf_counter()
+    artifact = project_zip.build(ctx)
+    seconds = time.perf_counter() - started
+    # Every media entry was checked against the size Payload reported while streaming.
+    result = _result(None, seconds, rss_after_imports)
+    result["archive_bytes"] = artifact.path.stat().st_size
+    result["file_count"] = artifact.metadata["fileCount"]
+    artifact.path.unlink()
+    return result
+
+
+class _NoProgress:
+    def report(self, stage: str, percent: float) -> None:
+        pass
+
+
+def _maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _result(received: int | None, seconds: float, rss_after_imports: float) -> dict[str, Any]:
+    return {"bytes": received, "seconds": seconds, "maxrss_mb": _maxrss_mb(),
+            "rss_after_imports_mb": rss_after_imports}
+
+
+# -- the run (parent) ----------------------------------------------------------------
+
+
+def run_child(*args: str) -> dict[str, Any]:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", *args]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if done.returncode != 0:
+        raise SystemExit(f"child {' '.join(args)} failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(case: Case, index: int, port: int, workdir: Path, rounds: int) -> dict[str, Any]:
+    raws, bundles = [], []
+    for _ in range(rounds):
+        raws.append(run_child("raw", str(port), str(index)))
+        bundles.append(run_child("bundle", str(port), str(index), case.archive_format,
+                                 str(workdir)))
+    ratios = [(r["seconds"] / b["seconds"]) for r, b in zip(raws, bundles, strict=True)]
+    for raw, bundle in zip(raws, bundles, strict=True):
+        assert raw["bytes"] == case.total, (raw, case)
+        assert bundle["file_count"] == case.files + 3, bundle  # + project, manifest, sums
+        assert bundle["archive_bytes"] >= case.total or case.archive_format != "zip"
+    return {
+        "raw_mbps": statistics.median(case.total / MB / r["seconds"] for r in raws),
+        "bundle_mbps": statistics.median(case.total / MB / b["seconds"] for b in bundles),
+        "ratio": statistics.median(ratios),
+        "bundle_rss": max(b["maxrss_mb"] for b in bundles),
+        "bundle_rss_imports": max(b["rss_after_imports_mb"] for b in bundles),
+        "raw_rss": max(r["maxrss_mb"] for r in raws),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller cases, one round")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per case (default 3)")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_run_as_child(args.child)))
+        return
+    cases = QUICK if args.quick else FULL
+    rounds = args.rounds or (1 if args.quick else 3)
+    temp = Path(tempfile.mkdtemp(prefix="zip-bundle-bench-", dir="/tmp"))
+    server = None
+    try:
+        blocks = Blocks(temp)
+        for case in cases:
+            blocks.path(case.file_bytes)
+        server = serve(cases, blocks)
+        _run_cases(cases, server.server_address[1], temp, rounds)
+    finally:
+        if server is not None:
+            server.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _run_as_child(argv: list[str]) -> dict[str, Any]:
+    kind, port, index, *rest = argv
+    if kind == "raw":
+        return child_raw(int(port), int(index))
+    archive_format, workdir = rest
+    folder = Path(tempfile.mkdtemp(prefix="job-", dir=workdir))
+    try:
+        return child_bundle(int(port), int(index), archive_format, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_cases(cases: list[Case], port: int, temp: Path, rounds: int) -> None:
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {rounds} round(s) per case, "
+          "medians; temp files under", temp)
+    header = (f"{'case':<18} {'format':<7} {'total':>9} {'raw MB/s':>9} {'bundle MB/s':>12} "
+              f"{'ratio':>6} {'bundle peak RSS':>16} {'(after imports)':>16} {'raw RSS':>8}")
+    print(header)
+    print("-" * len(header))
+    for index, case in enumerate(cases):
+        row = measure(case, index, port, temp, rounds)
+        print(f"{case.name:<18} {case.archive_format:<7} {case.total / MB:>6,.0f} MB "
+              f"{row['raw_mbps']:>9,.0f} {row['bundle_mbps']:>12,.0f} {row['ratio']:>6.0%} "
+              f"{row['bundle_rss']:>13.0f} MB {row['bundle_rss_imports']:>13.0f} MB "
+              f"{row['raw_rss']:>5.0f} MB", flush=True)
+
+
+if __name__ == "__main__":
+    main()
