@@ -211,12 +211,27 @@ class ExportTool:
 EXPORT_TOOLS = {
     tool.name: tool
     for tool in (
-        ExportTool("export.project_pdf", "Export a project as a PDF brief", PdfArgs,
-                   ExportType.PROJECT_PDF, PDF_DESCRIPTION),
-        ExportTool("export.project_zip", "Export a project as a ZIP bundle", ZipArgs,
-                   ExportType.PROJECT_ZIP, ZIP_DESCRIPTION),
-        ExportTool("export.video", "Export a project's video", VideoArgs,
-                   ExportType.VIDEO, VIDEO_DESCRIPTION),
+        ExportTool(
+            "export.project_pdf",
+            "Export a project as a PDF brief",
+            PdfArgs,
+            ExportType.PROJECT_PDF,
+            PDF_DESCRIPTION,
+        ),
+        ExportTool(
+            "export.project_zip",
+            "Export a project as a ZIP bundle",
+            ZipArgs,
+            ExportType.PROJECT_ZIP,
+            ZIP_DESCRIPTION,
+        ),
+        ExportTool(
+            "export.video",
+            "Export a project's video",
+            VideoArgs,
+            ExportType.VIDEO,
+            VIDEO_DESCRIPTION,
+        ),
     )
 }
 JOB_STATUS = "export.job_status"
@@ -286,8 +301,11 @@ JOB_SCHEMA: dict[str, Any] = {
         "createdAt": {"type": "string"},
         "startedAt": _nullable("string"),
         "finishedAt": _nullable("string"),
-        "eventsUrl": {"type": "string", "description": "a WebSocket URL streaming the job's "
-                      "changes (for programs; agents use export.job_status)"},
+        "eventsUrl": {
+            "type": "string",
+            "description": "a WebSocket URL streaming the job's "
+            "changes (for programs; agents use export.job_status)",
+        },
     },
     "required": ["jobId", "type", "projectId", "status", "progress", "stage"],
 }
@@ -296,15 +314,29 @@ JOB_SCHEMA: dict[str, Any] = {
 def tools() -> list[Tool]:
     """What `tools/list` answers."""
     exports = [
-        Tool(name=t.name, title=t.title, description=t.description,
-             input_schema=input_schema(t.args), output_schema=JOB_SCHEMA,
-             annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False,
-                                         idempotent_hint=False, open_world_hint=False))
+        Tool(
+            name=t.name,
+            title=t.title,
+            description=t.description,
+            input_schema=input_schema(t.args),
+            output_schema=JOB_SCHEMA,
+            annotations=ToolAnnotations(
+                read_only_hint=False,
+                destructive_hint=False,
+                idempotent_hint=False,
+                open_world_hint=False,
+            ),
+        )
         for t in EXPORT_TOOLS.values()
     ]
-    status = Tool(name=JOB_STATUS, title="Read an export job", description=JOB_STATUS_DESCRIPTION,
-                  input_schema=input_schema(JobStatusArgs), output_schema=JOB_SCHEMA,
-                  annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False))
+    status = Tool(
+        name=JOB_STATUS,
+        title="Read an export job",
+        description=JOB_STATUS_DESCRIPTION,
+        input_schema=input_schema(JobStatusArgs),
+        output_schema=JOB_SCHEMA,
+        annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False),
+    )
     return [*exports, status]
 
 
@@ -455,12 +487,15 @@ def _job_result(state: JobState, events: str) -> CallToolResult:
 def _summary(state: JobState) -> str:
     job = f"job {state.job_id} ({state.type.value} export of project {state.project_id})"
     if state.status is JobStatus.SUCCEEDED:
-        return (f"{job} succeeded: Payload Media document {state.result_media_id}, "
-                f"{state.result_url}")
+        return (
+            f"{job} succeeded: Payload Media document {state.result_media_id}, {state.result_url}"
+        )
     if state.status is JobStatus.FAILED:
         return f"{job} failed: {state.error}"
-    return (f"{job} is {state.status.value} ({state.progress}%, {state.stage}); follow it with "
-            f"{JOB_STATUS} {{\"jobId\": \"{state.job_id}\", \"wait\": true}}")
+    return (
+        f"{job} is {state.status.value} ({state.progress}%, {state.stage}); follow it with "
+        f'{JOB_STATUS} {{"jobId": "{state.job_id}", "wait": true}}'
+    )
 
 
 async def _tool_error(request: Request, exc: Exception) -> CallToolResult:

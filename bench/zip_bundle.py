@@ -162,7 +162,8 @@ class PayloadHandler(BaseHTTPRequestHandler):
 # -- the measured processes (children) -----------------------------------------------
 
 
-def child_raw(port: int, index: int) -> dict[str, Any]:
+def child_raw(port: int, index: int, disk: Path | None = None) -> dict[str, Any]:
+    """Stream every media file with `requests` to nowhere, or (`disk`) into one file."""
     import requests
 
     base = f"http://127.0.0.1:{port}"
@@ -171,11 +172,14 @@ def child_raw(port: int, index: int) -> dict[str, Any]:
     started = time.perf_counter()
     project = session.get(f"{base}/api/projects/{index}", params={"depth": 1}).json()
     received = 0
-    for media in project["media"]:
-        with session.get(media["url"], stream=True) as response:
-            response.raise_for_status()
-            for chunk in response.iter_content(MiB):
-                received += len(chunk)
+    with open(disk / "raw.bin" if disk else os.devnull, "wb") as out:
+        for media in project["media"]:
+            with session.get(media["url"], stream=True) as response:
+                response.raise_for_status()
+                for chunk in response.iter_content(MiB):
+                    received += len(chunk)
+                    if disk:
+                        out.write(chunk)
     return _result(received, time.perf_counter() - started, rss_after_imports)
 
 
@@ -237,18 +241,22 @@ def run_child(*args: str) -> dict[str, Any]:
 
 
 def measure(case: Case, index: int, port: int, workdir: Path, rounds: int) -> dict[str, Any]:
-    raws, bundles = [], []
+    raws, disks, bundles = [], [], []
     for _ in range(rounds):
         raws.append(run_child("raw", str(port), str(index)))
+        disks.append(run_child("raw-disk", str(port), str(index), str(workdir)))
         bundles.append(run_child("bundle", str(port), str(index), case.archive_format,
                                  str(workdir)))
     ratios = [(r["seconds"] / b["seconds"]) for r, b in zip(raws, bundles, strict=True)]
+    disk_ratios = [(d["seconds"] / b["seconds"]) for d, b in zip(disks, bundles, strict=True)]
     for raw, bundle in zip(raws, bundles, strict=True):
         assert raw["bytes"] == case.total, (raw, case)
         assert bundle["file_count"] == case.files + 3, bundle  # + project, manifest, sums
         assert bundle["archive_bytes"] >= case.total or case.archive_format != "zip"
     return {
         "raw_mbps": statistics.median(case.total / MB / r["seconds"] for r in raws),
+        "disk_mbps": statistics.median(case.total / MB / d["seconds"] for d in disks),
+        "disk_ratio": statistics.median(disk_ratios),
         "bundle_mbps": statistics.median(case.total / MB / b["seconds"] for b in bundles),
         "ratio": statistics.median(ratios),
         "bundle_rss": max(b["maxrss_mb"] for b in bundles),
@@ -261,6 +269,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller cases, one round")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per case (default 3)")
+    parser.add_argument("--temp-dir", default="/tmp", help="where archives are written")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -268,7 +277,7 @@ def main() -> None:
         return
     cases = QUICK if args.quick else FULL
     rounds = args.rounds or (1 if args.quick else 3)
-    temp = Path(tempfile.mkdtemp(prefix="zip-bundle-bench-", dir="/tmp"))
+    temp = Path(tempfile.mkdtemp(prefix="zip-bundle-bench-", dir=args.temp_dir))
     server = None
     try:
         blocks = Blocks(temp)
@@ -286,27 +295,33 @@ def _run_as_child(argv: list[str]) -> dict[str, Any]:
     kind, port, index, *rest = argv
     if kind == "raw":
         return child_raw(int(port), int(index))
-    archive_format, workdir = rest
-    folder = Path(tempfile.mkdtemp(prefix="job-", dir=workdir))
+    folder = Path(tempfile.mkdtemp(prefix="job-", dir=rest[-1]))
     try:
-        return child_bundle(int(port), int(index), archive_format, folder)
+        if kind == "raw-disk":
+            return child_raw(int(port), int(index), folder)
+        return child_bundle(int(port), int(index), rest[0], folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run_cases(cases: list[Case], port: int, temp: Path, rounds: int) -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {rounds} round(s) per case, "
-          "medians; temp files under", temp)
-    header = (f"{'case':<18} {'format':<7} {'total':>9} {'raw MB/s':>9} {'bundle MB/s':>12} "
-              f"{'ratio':>6} {'bundle peak RSS':>16} {'(after imports)':>16} {'raw RSS':>8}")
+          f"medians; temp files under {temp}; load average {os.getloadavg()[0]:.1f}")
+    print("raw = requests 1 MiB chunks to /dev/null; disk = the same into a file beside the "
+          "archive; bundle = jobs.project_zip.build with every checksum")
+    header = (f"{'case':<18} {'format':<7} {'total':>9} {'raw MB/s':>9} {'disk MB/s':>10} "
+              f"{'bundle MB/s':>12} {'/raw':>5} {'/disk':>6} {'bundle peak RSS':>16} "
+              f"{'(after imports)':>16} {'raw RSS':>8}")
     print(header)
     print("-" * len(header))
     for index, case in enumerate(cases):
         row = measure(case, index, port, temp, rounds)
         print(f"{case.name:<18} {case.archive_format:<7} {case.total / MB:>6,.0f} MB "
-              f"{row['raw_mbps']:>9,.0f} {row['bundle_mbps']:>12,.0f} {row['ratio']:>6.0%} "
+              f"{row['raw_mbps']:>9,.0f} {row['disk_mbps']:>10,.0f} "
+              f"{row['bundle_mbps']:>12,.0f} {row['ratio']:>5.0%} {row['disk_ratio']:>6.0%} "
               f"{row['bundle_rss']:>13.0f} MB {row['bundle_rss_imports']:>13.0f} MB "
               f"{row['raw_rss']:>5.0f} MB", flush=True)
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

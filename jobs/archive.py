@@ -16,9 +16,11 @@ written, never by reading it back.
 - **tar.gz**: POSIX PAX tar (Unicode names, any size) through one gzip stream; the
   caller picks the level (1 when media dominate, 6 for text).
 
-SHA-256 runs at about the speed of a loopback download, so hashes of large entries
-and of the archive are computed in helper threads (`BackgroundSHA256`): hashlib
-releases the GIL on large buffers, so hashing runs on another core.
+SHA-256 runs at about the speed of a loopback download, and disk writes can be slower,
+so the hashes of large entries and of the archive, and the archive's writes to disk,
+run in helper threads (`HelperThread`) fed through small bounded queues: hashlib and
+file writes release the GIL, so they run on other cores beside the download while
+memory stays flat. A disk error in a helper (a full disk) is raised in the job.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import tarfile
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,40 +83,75 @@ class Hash(Protocol):
     def hexdigest(self) -> str: ...
 
 
-class BackgroundSHA256:
-    """A SHA-256 computed in a helper thread from a bounded queue of chunks.
+class HelperThread:
+    """Feeds chunks to `consume` in a helper thread, through a bounded queue.
 
-    `update` only queues the (immutable) chunk; `hexdigest` waits for the thread.
+    `put` only queues the (immutable) chunk, so the caller goes on receiving while
+    the helper hashes or writes (hashlib and file writes release the GIL). An error
+    in `consume` (a full disk) is kept, and raised by the next `put` or by `close`.
+    """
+
+    def __init__(self, consume: Callable[[bytes], object], name: str) -> None:
+        self._consume = consume
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=HASH_QUEUE_CHUNKS)
+        self._error: BaseException | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._consume(chunk)
+                except BaseException as exc:  # handed to the producer by put/close
+                    self._error = exc
+
+    def put(self, data: bytes) -> None:
+        self._raise_kept()
+        if data and not self._closed:
+            self._queue.put(bytes(data) if not isinstance(data, bytes) else data)
+
+    def close(self) -> None:
+        """Wait for every queued chunk; raise what `consume` raised, if anything."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join()
+        self._raise_kept()
+
+    def abandon(self) -> None:
+        """End the thread, ignoring its error: the work is being thrown away."""
+        with contextlib.suppress(BaseException):
+            self.close()
+
+    def _raise_kept(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
+class BackgroundSHA256:
+    """A SHA-256 computed in a helper thread; `hexdigest` waits for it.
+
     Call `close` if the digest is abandoned, so the thread ends.
     """
 
     def __init__(self) -> None:
         self._digest = hashlib.sha256()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=HASH_QUEUE_CHUNKS)
-        self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
-        self._thread.start()
+        self._helper = HelperThread(self._digest.update, "sha256")
         self._result: str | None = None
-        self._closed = False
-
-    def _run(self) -> None:
-        while (chunk := self._queue.get()) is not None:
-            self._digest.update(chunk)
 
     def update(self, data: bytes, /) -> None:
-        if data and not self._closed:
-            self._queue.put(bytes(data) if not isinstance(data, bytes) else data)
+        self._helper.put(data)
 
     def hexdigest(self) -> str:
         if self._result is None:
-            self.close()
+            self._helper.close()
             self._result = self._digest.hexdigest()
         return self._result
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._queue.put(None)
-            self._thread.join()
+        self._helper.abandon()
 
 
 @contextmanager
@@ -146,31 +183,39 @@ class _HashingSink:
 
     Without `seek`, zipfile writes each entry's sizes and CRC after its data (data
     descriptors) instead of going back to patch the header, so every byte is written
-    once, in order, and the hash of what passed is the hash of the file.
+    once, in order, and the hash of what passed is the hash of the file. Hashing and
+    the disk writes run in helper threads, beside the download.
     """
 
     def __init__(self, out: BinaryIO) -> None:
-        self._out = out
         self.hash = BackgroundSHA256()
+        self._writer = HelperThread(out.write, "archive-writer")
         self.bytes_written = 0
         self.discarding = False
 
     def write(self, data: bytes) -> int:
         if self.discarding:  # an abandoned archive: its trailer goes nowhere
             return len(data)
+        self._writer.put(data)
         self.hash.update(data)
         self.bytes_written += len(data)
-        return self._out.write(data)
+        return len(data)
+
+    def close(self) -> str:
+        """Wait until every byte is on its way to disk; the archive's SHA-256."""
+        self._writer.close()
+        return self.hash.hexdigest()
 
     def discard(self) -> None:
         self.discarding = True
+        self._writer.abandon()
         self.hash.close()
 
     def tell(self) -> int:
         return self.bytes_written
 
     def flush(self) -> None:
-        self._out.flush()
+        pass  # the writer thread writes as fast as the disk takes it; `close` waits
 
 
 class ArchiveWriter:
@@ -250,7 +295,7 @@ class ZipWriter(ArchiveWriter):
 
     def finish(self) -> None:
         self._zip.close()
-        self.sha256 = self._sink.hash.hexdigest()
+        self.sha256 = self._sink.close()
 
     def abandon(self) -> None:
         super().abandon()
@@ -310,7 +355,7 @@ class TarGzWriter(ArchiveWriter):
     def finish(self) -> None:
         self._tar.close()
         self._gzip.close()
-        self.sha256 = self._sink.hash.hexdigest()
+        self.sha256 = self._sink.close()
 
 
 class _ChunkReader:
@@ -385,7 +430,7 @@ def _writer_for(
         return ZipWriter(sink, mtime)
     if archive_format == "tar.gz":
         return TarGzWriter(sink, mtime, gzip_level=gzip_level, spool_dir=spool_dir)
-    sink.hash.close()
+    sink.discard()
     raise ArchiveError(f"unknown archive format {archive_format!r}; use zip or tar.gz")
 
 

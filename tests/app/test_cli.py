@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from app.cli import main
+from app.cli import fresh_metrics_dir, main
+from app.progress_bar import ProgressBar
 from app.settings import Settings
 from jobs.state import ExportType, JobState, JobStatus, JobStore
 from tests.conftest import WEBHOOK_SECRET
@@ -25,9 +27,7 @@ PROGRESS_LINE = re.compile(
 
 
 @pytest.fixture(autouse=True)
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch, settings: Settings, tmp_path: Path
-) -> Iterator[None]:
+def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings, tmp_path: Path) -> Iterator[None]:
     """The service's settings as the environment a shell would give the command."""
     monkeypatch.chdir(tmp_path)
     for name, value in {
@@ -55,8 +55,17 @@ def progress_lines(err: str) -> list[re.Match[str]]:
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["web"], ["worker"], ["dev"], ["export"], ["jobs"], ["jobs", "show"], ["jobs", "list"],
-     ["jobs", "cancel"]],
+    [
+        [],
+        ["web"],
+        ["worker"],
+        ["dev"],
+        ["export"],
+        ["jobs"],
+        ["jobs", "show"],
+        ["jobs", "list"],
+        ["jobs", "cancel"],
+    ],
 )
 def test_every_command_has_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -116,8 +125,9 @@ def test_no_upload_writes_a_valid_zip_and_writes_nothing_to_payload(
 def test_progress_lines_show_stage_percent_bytes_and_eta(
     payload: PayloadStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["export", "zip", "17", "-o", str(tmp_path), "--no-upload",
-                 "--option", "includeMedia=true"])
+    code = main(
+        ["export", "zip", "17", "-o", str(tmp_path), "--no-upload", "--option", "includeMedia=true"]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     lines = progress_lines(err)
@@ -160,8 +170,15 @@ def test_an_unknown_project_exits_3(
 def test_a_failed_export_exits_1_with_its_sentence(
     payload: PayloadStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lost = payload.add("media", {"filename": "lost.png", "mimeType": "image/png",
-                                 "filesize": 10, "url": "/api/media/file/lost.png"})
+    lost = payload.add(
+        "media",
+        {
+            "filename": "lost.png",
+            "mimeType": "image/png",
+            "filesize": 10,
+            "url": "/api/media/file/lost.png",
+        },
+    )
     payload.collections["projects"][17]["media"].append(lost["id"])
     out = tmp_path / "bundle.zip"
     code = main(["export", "zip", "17", "-o", str(out), "--option", "includeMedia=true"])
@@ -181,7 +198,9 @@ def test_payload_down_exits_4(payload: PayloadStub, capsys: pytest.CaptureFixtur
 
 
 def test_redis_down_exits_4(
-    payload: PayloadStub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    payload: PayloadStub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("REDIS_URL", f"unix://{tmp_path}/no-redis.sock")
@@ -238,3 +257,38 @@ def test_jobs_cancel_then_cancel_again_exits_5(
     assert state is not None and state.status is JobStatus.FAILED
     assert main(["jobs", "cancel", "job-0001"]) == 5
     assert capsys.readouterr().err.startswith("export-service: job job-0001 has already failed")
+
+
+def test_on_a_terminal_the_line_is_redrawn_with_a_bar() -> None:
+    now = [0.0]
+    screen = io.StringIO()
+    bar = ProgressBar(screen, label="pdf", interactive=True, clock=lambda: now[0])
+    now[0] = 10.0
+    bar.update(stage="rendering", percent=50)
+    bar.add_bytes(2_500_000)  # within REDRAW_INTERVAL_S of the last draw: not redrawn
+    now[0] = 10.5
+    bar.add_bytes(0)
+    bar.finish("done")
+    frames = screen.getvalue().split("\r\x1b[2K")[1:]
+    assert re.fullmatch(r"pdf +\[#{12}\.{12}\] +50%  rendering +0 B  ETA 10s", frames[0])
+    assert "2.5 MB" in frames[-1] and frames[-1].endswith("\ndone\n")
+
+
+def test_dev_starts_with_an_empty_metrics_dir(tmp_path: Path) -> None:
+    stale = tmp_path / "metrics" / "counter_123.db"
+    stale.parent.mkdir()
+    stale.write_bytes(b"old run")
+    assert fresh_metrics_dir(stale.parent) == stale.parent
+    assert list(stale.parent.iterdir()) == []
+
+
+def test_without_redis_url_a_private_redis_is_used(
+    payload: PayloadStub,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("REDIS_URL")
+    out = tmp_path / "brief.pdf"
+    assert main(["export", "pdf", "17", "-o", str(out), "--no-upload"]) == 0, capsys.readouterr()
+    assert out.read_bytes().startswith(b"%PDF-")

@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from starlette.datastructures import Secret
 from starlette.testclient import TestClient
 
 from app.main import create_app
 from app.metrics import QueueCollector
-from app.settings import Settings
+from app.settings import Settings, SettingsError, load_settings
 from cms_client.client import PayloadCall
 from jobs.metrics import observe_payload_call, payload_route
 from tests.conftest import EDITOR, run_jobs
@@ -73,28 +75,41 @@ def test_a_finished_job_is_counted_timed_and_sized(client, payload, worker) -> N
     assert delta("export_artifact_bytes_sum", **zip_type) > 0
     assert delta("export_uploaded_bytes_total") == delta("export_artifact_bytes_sum", **zip_type)
     assert delta("export_downloaded_bytes_total") > 0  # the project's two media files
-    assert delta(
-        "export_payload_request_duration_seconds_count", method="GET", route="/projects/:id"
-    ) >= 1
-    assert delta(
-        "export_http_requests_total", method="POST", route="/exports/project-zip", status="202"
-    ) == 1
+    assert (
+        delta("export_payload_request_duration_seconds_count", method="GET", route="/projects/:id")
+        >= 1
+    )
+    assert (
+        delta(
+            "export_http_requests_total", method="POST", route="/exports/project-zip", status="202"
+        )
+        == 1
+    )
     assert value(after, "export_queue_depth", queue="exports") == 0
     assert ("export_workers", frozenset({("queue", "exports")})) in after
 
 
 def test_a_failed_job_is_counted_as_failed(client, payload: PayloadStub, worker) -> None:
     before = scrape(client)
-    lost = payload.add("media", {"filename": "lost.png", "mimeType": "image/png",
-                                 "filesize": 10, "url": "/api/media/file/lost.png"})
+    lost = payload.add(
+        "media",
+        {
+            "filename": "lost.png",
+            "mimeType": "image/png",
+            "filesize": 10,
+            "url": "/api/media/file/lost.png",
+        },
+    )
     payload.collections["projects"][17]["media"].append(lost["id"])
     submit_zip(client)
     run_jobs(worker)
     after = scrape(client)
     labels = {"type": "project-zip", "outcome": "failed"}
-    assert value(after, "export_jobs_finished_total", **labels) - value(
-        before, "export_jobs_finished_total", **labels
-    ) == 1
+    assert (
+        value(after, "export_jobs_finished_total", **labels)
+        - value(before, "export_jobs_finished_total", **labels)
+        == 1
+    )
     errors = {"method": "GET", "route": "download", "reason": "4xx"}
     assert value(after, "export_payload_request_errors_total", **errors) > value(
         before, "export_payload_request_errors_total", **errors
@@ -104,9 +119,12 @@ def test_a_failed_job_is_counted_as_failed(client, payload: PayloadStub, worker)
 def test_unmatched_paths_share_one_label(client) -> None:
     client.get("/no/such/path/42")
     samples = scrape(client)
-    assert value(
-        samples, "export_http_requests_total", method="GET", route="<unmatched>", status="404"
-    ) >= 1
+    assert (
+        value(
+            samples, "export_http_requests_total", method="GET", route="<unmatched>", status="404"
+        )
+        >= 1
+    )
     assert not any("/no/such" in str(labels) for _, labels in samples)
 
 
@@ -120,7 +138,7 @@ def test_a_metrics_token_is_required_when_set(settings: Settings, redis: Redis, 
 
 
 def test_redis_down_is_a_gauge_not_a_failed_scrape(tmp_path: Path) -> None:
-    dead = Redis(unix_socket_path=str(tmp_path / "none.sock"), socket_connect_timeout=0.2)
+    dead = Redis(unix_socket_path=str(tmp_path / "none.sock"), retry=Retry(NoBackoff(), 0))
     families = list(QueueCollector(dead, "exports").collect())
     assert [(f.name, f.samples[0].value) for f in families] == [("export_redis_up", 0)]
 
@@ -177,11 +195,28 @@ def test_multiprocess_mode_adds_up_forked_work_horses(tmp_path: Path) -> None:
         "PAYLOAD_API_KEY": "key-0123456789",
     }
     result = subprocess.run(
-        [sys.executable, "-c", WORK_HORSE], env=env, capture_output=True, text=True,
-        timeout=60, cwd=Path(__file__).resolve().parents[2], check=False,
+        [sys.executable, "-c", WORK_HORSE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert 'export_jobs_finished_total{outcome="succeeded",type="project-pdf"} 1.0' in text
     assert 'export_jobs_submitted_total{type="project-pdf"} 1.0' in text
     assert 'export_job_duration_seconds_count{outcome="succeeded",type="project-pdf"} 1.0' in text
+
+
+def test_the_multiprocess_dir_must_be_in_the_real_environment(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"PROMETHEUS_MULTIPROC_DIR={tmp_path}\n")
+    base = {"PAYLOAD_URL": "http://payload.test", "PAYLOAD_API_KEY": "key-0123456789"}
+    with pytest.raises(SettingsError, match=r"set in \.env but not in the process environment"):
+        load_settings(base, env_file=env_file)
+    settings = load_settings({**base, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}, env_file=None)
+    assert settings.metrics_multiproc_dir == tmp_path
+    with pytest.raises(SettingsError, match="PROMETHEUS_MULTIPROC_DIR="):
+        load_settings({**base, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "nope")}, env_file=None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import subprocess
 import tarfile
 import threading
 import zipfile
@@ -13,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from jobs import archive as archive_module
-from jobs.archive import ArchiveError, BackgroundSHA256, open_archive, sha256_file, should_compress
+from jobs.archive import (
+    ArchiveError,
+    BackgroundSHA256,
+    HelperThread,
+    open_archive,
+    sha256_file,
+    should_compress,
+)
 
 WHEN = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
 
@@ -100,7 +109,8 @@ def test_a_failure_midway_leaves_no_helper_threads(tmp_path: Path):
 
 
 def helper_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "sha256" and t.is_alive()]
+    return [t for t in threading.enumerate()
+            if t.name in ("sha256", "archive-writer") and t.is_alive()]
 
 
 def test_unknown_formats_are_refused(tmp_path: Path):
@@ -133,3 +143,29 @@ def test_tar_spools_entries_of_unknown_size_in_the_work_folder(tmp_path: Path, m
         archive.add_stream("x.bin", iter([b"abc"]), size=None, mime_type="video/mp4")
     assert seen == [str(tmp_path)]
     assert read_back(tmp_path / "o.tar.gz", "tar.gz") == {"x.bin": b"abc"}
+
+
+def test_a_disk_error_in_the_writer_thread_reaches_the_job():
+    def full_disk(chunk: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    helper = HelperThread(full_disk, "archive-writer")
+    helper.put(b"x")
+    with pytest.raises(OSError, match="No space left"):
+        for _ in range(100):
+            helper.put(b"x")
+        helper.close()
+    helper.abandon()
+    assert helper_threads() == []
+
+
+@pytest.mark.skipif(shutil.which("unzip") is None, reason="Info-ZIP unzip is not installed")
+def test_info_zip_unzip_accepts_the_streamed_zip64(tmp_path: Path):
+    path = tmp_path / "out.zip"
+    with open_archive(path, "zip", mtime=WHEN) as archive:
+        archive.add_bytes("ünïcode/notes.md", b"# hi\n" * 100, mime_type="text/markdown")
+        archive.add_stream("media/clip.mp4", chunked(os.urandom(300_000)), size=None,
+                           mime_type="video/mp4")
+    done = subprocess.run(["unzip", "-t", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No errors detected" in done.stdout

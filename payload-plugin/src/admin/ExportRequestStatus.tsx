@@ -94,7 +94,7 @@ export function ExportRequestStatus(props: ExportRequestStatusProps) {
       ) : null}
       {status === 'succeeded' && href ? (
         <p style={{ margin: '12px 0 0' }}>
-          <a href={href} download={media?.filename ?? true} data-testid="export-download" target="_blank" rel="noopener">
+          <a href={href} download={media?.filename ?? true} data-testid="export-download">
             Download {media?.filename ?? 'the export'}
           </a>
           {size ? <span data-testid="export-size"> ({size})</span> : null}
