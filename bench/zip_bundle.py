@@ -134,9 +134,13 @@ class PayloadHandler(BaseHTTPRequestHandler):
         case = self.cases[index]
         host = f"http://127.0.0.1:{self.server.server_address[1]}"
         media = [
-            {"id": i + 1, "filename": f"clip-{i:05d}.bin", "mimeType": "video/mp4",
-             "filesize": case.file_bytes,
-             "url": f"{host}/api/media/file/{index}-{i:05d}-{case.file_bytes}.bin"}
+            {
+                "id": i + 1,
+                "filename": f"clip-{i:05d}.bin",
+                "mimeType": "video/mp4",
+                "filesize": case.file_bytes,
+                "url": f"{host}/api/media/file/{index}-{i:05d}-{case.file_bytes}.bin",
+            }
             for i in range(case.files)
         ]
         return {"id": index, "title": f"bench {case.name}", "coverImage": None, "media": media}
@@ -193,14 +197,21 @@ def child_bundle(port: int, index: int, archive_format: str, workdir: Path) -> d
     from jobs.state import ExportType, JobState
 
     settings = Settings(
-        payload_url=f"http://127.0.0.1:{port}", payload_api_key=Secret("bench-key-0123456789"),
-        temp_dir=workdir, limits=Limits(max_total_bytes=64 * 1024**3),
+        payload_url=f"http://127.0.0.1:{port}",
+        payload_api_key=Secret("bench-key-0123456789"),
+        temp_dir=workdir,
+        limits=Limits(max_total_bytes=64 * 1024**3),
     )
     cms = PayloadClient(settings.payload_url, authorization=settings.service_authorization)
-    job = JobState(job_id="bench", type=ExportType.PROJECT_ZIP, project_id=index,
-                   params={"includeMedia": True, "options": {"format": archive_format}})
-    ctx = ExportContext(job=job, settings=settings, cms=cms, workdir=workdir,
-                        progress=_NoProgress())  # type: ignore[arg-type]
+    job = JobState(
+        job_id="bench",
+        type=ExportType.PROJECT_ZIP,
+        project_id=index,
+        params={"includeMedia": True, "options": {"format": archive_format}},
+    )
+    ctx = ExportContext(
+        job=job, settings=settings, cms=cms, workdir=workdir, progress=_NoProgress()
+    )  # type: ignore[arg-type]
     rss_after_imports = _maxrss_mb()
     started = time.perf_counter()
     artifact = project_zip.build(ctx)
@@ -223,8 +234,12 @@ def _maxrss_mb() -> float:
 
 
 def _result(received: int | None, seconds: float, rss_after_imports: float) -> dict[str, Any]:
-    return {"bytes": received, "seconds": seconds, "maxrss_mb": _maxrss_mb(),
-            "rss_after_imports_mb": rss_after_imports}
+    return {
+        "bytes": received,
+        "seconds": seconds,
+        "maxrss_mb": _maxrss_mb(),
+        "rss_after_imports_mb": rss_after_imports,
+    }
 
 
 # -- the run (parent) ----------------------------------------------------------------
@@ -232,8 +247,14 @@ def _result(received: int | None, seconds: float, rss_after_imports: float) -> d
 
 def run_child(*args: str) -> dict[str, Any]:
     command = [sys.executable, str(Path(__file__).resolve()), "--child", *args]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     if done.returncode != 0:
         raise SystemExit(f"child {' '.join(args)} failed:\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -245,8 +266,9 @@ def measure(case: Case, index: int, port: int, workdir: Path, rounds: int) -> di
     for _ in range(rounds):
         raws.append(run_child("raw", str(port), str(index)))
         disks.append(run_child("raw-disk", str(port), str(index), str(workdir)))
-        bundles.append(run_child("bundle", str(port), str(index), case.archive_format,
-                                 str(workdir)))
+        bundles.append(
+            run_child("bundle", str(port), str(index), case.archive_format, str(workdir))
+        )
     ratios = [(r["seconds"] / b["seconds"]) for r, b in zip(raws, bundles, strict=True)]
     disk_ratios = [(d["seconds"] / b["seconds"]) for d, b in zip(disks, bundles, strict=True)]
     for raw, bundle in zip(raws, bundles, strict=True):
@@ -305,22 +327,31 @@ def _run_as_child(argv: list[str]) -> dict[str, Any]:
 
 
 def _run_cases(cases: list[Case], port: int, temp: Path, rounds: int) -> None:
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {rounds} round(s) per case, "
-          f"medians; temp files under {temp}; load average {os.getloadavg()[0]:.1f}")
-    print("raw = requests 1 MiB chunks to /dev/null; disk = the same into a file beside the "
-          "archive; bundle = jobs.project_zip.build with every checksum")
-    header = (f"{'case':<18} {'format':<7} {'total':>9} {'raw MB/s':>9} {'disk MB/s':>10} "
-              f"{'bundle MB/s':>12} {'/raw':>5} {'/disk':>6} {'bundle peak RSS':>16} "
-              f"{'(after imports)':>16} {'raw RSS':>8}")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {rounds} round(s) per case, "
+        f"medians; temp files under {temp}; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        "raw = requests 1 MiB chunks to /dev/null; disk = the same into a file beside the "
+        "archive; bundle = jobs.project_zip.build with every checksum"
+    )
+    header = (
+        f"{'case':<18} {'format':<7} {'total':>9} {'raw MB/s':>9} {'disk MB/s':>10} "
+        f"{'bundle MB/s':>12} {'/raw':>5} {'/disk':>6} {'bundle peak RSS':>16} "
+        f"{'(after imports)':>16} {'raw RSS':>8}"
+    )
     print(header)
     print("-" * len(header))
     for index, case in enumerate(cases):
         row = measure(case, index, port, temp, rounds)
-        print(f"{case.name:<18} {case.archive_format:<7} {case.total / MB:>6,.0f} MB "
-              f"{row['raw_mbps']:>9,.0f} {row['disk_mbps']:>10,.0f} "
-              f"{row['bundle_mbps']:>12,.0f} {row['ratio']:>5.0%} {row['disk_ratio']:>6.0%} "
-              f"{row['bundle_rss']:>13.0f} MB {row['bundle_rss_imports']:>13.0f} MB "
-              f"{row['raw_rss']:>5.0f} MB", flush=True)
+        print(
+            f"{case.name:<18} {case.archive_format:<7} {case.total / MB:>6,.0f} MB "
+            f"{row['raw_mbps']:>9,.0f} {row['disk_mbps']:>10,.0f} "
+            f"{row['bundle_mbps']:>12,.0f} {row['ratio']:>5.0%} {row['disk_ratio']:>6.0%} "
+            f"{row['bundle_rss']:>13.0f} MB {row['bundle_rss_imports']:>13.0f} MB "
+            f"{row['raw_rss']:>5.0f} MB",
+            flush=True,
+        )
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

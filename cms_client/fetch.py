@@ -119,8 +119,11 @@ def open_stream(
         policy.check(url)
         try:
             response = session.get(
-                url, headers=dict(headers_for(url)), stream=True,
-                allow_redirects=False, timeout=timeout,
+                url,
+                headers=dict(headers_for(url)),
+                stream=True,
+                allow_redirects=False,
+                timeout=timeout,
             )
         except requests.RequestException as exc:
             raise CMSUnavailable(
@@ -177,13 +180,12 @@ def iter_checked(
         for chunk in response.iter_content(CHUNK_BYTES):
             received += len(chunk)
             if received > max_bytes:
-                raise FetchRefused(
-                    f"{redact_url(url)} sent more than {limit}", url=url
-                )
+                raise FetchRefused(f"{redact_url(url)} sent more than {limit}", url=url)
             if expected_size is not None and received > expected_size:
                 raise DownloadIncomplete(
                     f"download of {redact_url(url)} sent more than the {expected_size:,} bytes "
-                    "announced", url=url,
+                    "announced",
+                    url=url,
                 )
             yield chunk
     except requests.RequestException as exc:

@@ -71,9 +71,7 @@ def should_compress(mime_type: str) -> bool:
     """Deflate text and other raw formats; store media that is already compressed."""
     mime = mime_type.split(";", 1)[0].strip().lower()
     return (
-        mime.startswith("text/")
-        or mime in _COMPRESSIBLE_TYPES
-        or mime.endswith(("+json", "+xml"))
+        mime.startswith("text/") or mime in _COMPRESSIBLE_TYPES or mime.endswith(("+json", "+xml"))
     )
 
 
@@ -311,12 +309,17 @@ class TarGzWriter(ArchiveWriter):
     ) -> None:
         super().__init__(sink, mtime)
         self._gzip = gzip.GzipFile(
-            filename="", mode="wb", fileobj=sink,
-            compresslevel=gzip_level, mtime=int(mtime.timestamp()),
+            filename="",
+            mode="wb",
+            fileobj=sink,
+            compresslevel=gzip_level,
+            mtime=int(mtime.timestamp()),
         )
         # Plain "w" on the gzip stream: tarfile writes forward only, in COPY_CHUNK_BYTES.
         self._tar = tarfile.TarFile(
-            fileobj=self._gzip, mode="w", format=tarfile.PAX_FORMAT,
+            fileobj=self._gzip,
+            mode="w",
+            format=tarfile.PAX_FORMAT,
             copybufsize=COPY_CHUNK_BYTES,
         )
         self._spool_dir = spool_dir
@@ -391,9 +394,7 @@ class _ChunkReader:
 
 def _check_size(path: str, expected: int | None, written: int) -> None:
     if expected is not None and written != expected:
-        raise ArchiveError(
-            f"{path}: {written:,} bytes arrived where {expected:,} were announced"
-        )
+        raise ArchiveError(f"{path}: {written:,} bytes arrived where {expected:,} were announced")
 
 
 def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
@@ -441,4 +442,3 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fileobj.read(COPY_CHUNK_BYTES), b""):
             digest.update(chunk)
     return digest.hexdigest()
-

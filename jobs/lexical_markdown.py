@@ -62,8 +62,7 @@ def escape_text(text: str) -> str:
     """Text that Markdown shows as written: syntax characters are backslash-escaped."""
     escaped = _ESCAPE.sub(r"\\\1", text)
     return "\n".join(
-        _NUMBERED.sub(r"\1\\\2", _LINE_START.sub(r"\1\\\2", line))
-        for line in escaped.split("\n")
+        _NUMBERED.sub(r"\1\\\2", _LINE_START.sub(r"\1\\\2", line)) for line in escaped.split("\n")
     )
 
 
@@ -271,7 +270,7 @@ def _split_space(text: str) -> tuple[str, str, str]:
     """Markdown emphasis cannot start or end with a space: keep spaces outside it."""
     body = text.strip(" \t")
     lead = text[: len(text) - len(text.lstrip(" \t"))]
-    trail = text[len(text.rstrip(" \t")):]
+    trail = text[len(text.rstrip(" \t")) :]
     return lead, body, trail
 
 

@@ -162,8 +162,14 @@ def plan_bundle(
 ) -> Plan:
     """Decide every path in the archive; fixed names first, so content cannot take them."""
     names = UniqueNames()
-    for fixed in (MANIFEST, CHECKSUMS, "project.json", "brief.pdf", "media/references.json",
-                  "media/references.csv"):
+    for fixed in (
+        MANIFEST,
+        CHECKSUMS,
+        "project.json",
+        "brief.pdf",
+        "media/references.json",
+        "media/references.csv",
+    ):
         names.reserve(fixed)
     planned_scripts = [(doc, _script_stem(names, doc)) for doc in scripts]
     # References need no archive paths: only files in the bundle claim names.
@@ -189,7 +195,9 @@ def _plan_media(ctx: ExportContext, names: UniqueNames | None, doc: Doc) -> Plan
     if names is not None:
         path = names.claim(path, tag=str(doc.get("id")))
     return PlannedMedia(
-        doc=doc, path=path, url=absolute,
+        doc=doc,
+        path=path,
+        url=absolute,
         size=size if isinstance(size, int) and size >= 0 else None,
         mime_type=str(doc.get("mimeType") or "application/octet-stream"),
     )
@@ -267,8 +275,9 @@ def _write_bundle(ctx: ExportContext, plan: Plan, path: Path) -> ArchiveWriter:
     spec = plan.spec
     level = GZIP_LEVEL_MEDIA if spec.include_media else GZIP_LEVEL_TEXT
     sources: list[dict[str, Any]] = []
-    with open_archive(path, spec.archive_format, mtime=plan.exported_at,
-                      gzip_level=level) as archive:
+    with open_archive(
+        path, spec.archive_format, mtime=plan.exported_at, gzip_level=level
+    ) as archive:
         ctx.progress.report("bundling scripts", 8)
         sources += _add_records(ctx, archive, plan)
         if spec.include_pdf:
@@ -278,8 +287,13 @@ def _write_bundle(ctx: ExportContext, plan: Plan, path: Path) -> ArchiveWriter:
         else:
             sources += _add_references(archive, plan)
         _add_manifest(ctx, archive, plan, sources)
-    logger.info("job %s: bundle of %d files, %d bytes, sha256 %s", ctx.job.job_id,
-                len(archive.entries), archive.bytes_written, archive.sha256)
+    logger.info(
+        "job %s: bundle of %d files, %d bytes, sha256 %s",
+        ctx.job.job_id,
+        len(archive.entries),
+        archive.bytes_written,
+        archive.sha256,
+    )
     return archive
 
 
@@ -296,8 +310,10 @@ def _add_records(ctx: ExportContext, archive: ArchiveWriter, plan: Plan) -> list
         markdown = script_markdown(doc, plan.project, _media_link(media_paths, plan.spec))
         archive.add_bytes(f"{stem}.md", markdown.encode(), mime_type="text/markdown")
         archive.add_bytes(f"{stem}.json", _json_bytes(doc), mime_type="application/json")
-        sources += [_source(collections.scripts, doc.get("id"), "script-markdown"),
-                    _source(collections.scripts, doc.get("id"), "script-json")]
+        sources += [
+            _source(collections.scripts, doc.get("id"), "script-markdown"),
+            _source(collections.scripts, doc.get("id"), "script-json"),
+        ]
     return sources
 
 
@@ -318,11 +334,18 @@ def _media_link(media: dict[str, PlannedMedia], spec: BundleSpec) -> MediaUrl:
 def script_markdown(doc: Doc, project: Doc, media_url: MediaUrl) -> str:
     """A script as Markdown: its title, a few facts, its body, then other rich-text fields."""
     title = escape_text(str(doc.get("title") or f"Script {doc.get('id')}"))
-    facts = [("Project", project.get("title")), ("Kind", doc.get("kind")),
-             ("Order", doc.get("order")), ("Updated", doc.get("updatedAt"))]
+    facts = [
+        ("Project", project.get("title")),
+        ("Kind", doc.get("kind")),
+        ("Order", doc.get("order")),
+        ("Updated", doc.get("updatedAt")),
+    ]
     lines = [f"# {title}", ""]
-    lines += [f"- **{name}:** {escape_text(str(value))}" for name, value in facts
-              if value not in (None, "")]
+    lines += [
+        f"- **{name}:** {escape_text(str(value))}"
+        for name, value in facts
+        if value not in (None, "")
+    ]
     parts = ["\n".join(lines)]
     body = doc.get("body")
     if body not in (None, ""):
@@ -347,8 +370,13 @@ def _add_references(archive: ArchiveWriter, plan: Plan) -> list[dict[str, Any]]:
 
 
 def _reference(item: PlannedMedia) -> dict[str, Any]:
-    return {"id": item.doc.get("id"), "filename": item.doc.get("filename"),
-            "mimeType": item.doc.get("mimeType"), "size": item.size, "url": item.url or None}
+    return {
+        "id": item.doc.get("id"),
+        "filename": item.doc.get("filename"),
+        "mimeType": item.doc.get("mimeType"),
+        "size": item.size,
+        "url": item.url or None,
+    }
 
 
 def references_csv(rows: list[dict[str, Any]]) -> bytes:
@@ -431,12 +459,14 @@ def _add_media_file(
     try:
         with ctx.cms.stream(item.url) as response:
             chunks = iter_checked(
-                response, url=response.url, max_bytes=ctx.settings.limits.max_file_bytes,
-                expected_size=item.size, limit_name="EXPORT_MAX_FILE_BYTES",
+                response,
+                url=response.url,
+                max_bytes=ctx.settings.limits.max_file_bytes,
+                expected_size=item.size,
+                limit_name="EXPORT_MAX_FILE_BYTES",
             )
             size = item.size if item.size is not None else _content_length(response.headers)
-            archive.add_stream(item.path, meter.count(chunks), size=size,
-                               mime_type=item.mime_type)
+            archive.add_stream(item.path, meter.count(chunks), size=size, mime_type=item.mime_type)
     except CMSError as exc:
         raise ExportError(
             f"{item.label} could not be bundled: {exc}; nothing was uploaded"
@@ -471,8 +501,12 @@ def _add_brief(ctx: ExportContext, archive: ArchiveWriter) -> dict[str, Any]:
 
     folder = ctx.workdir / "brief"
     folder.mkdir()
-    sub = replace(ctx, job=replace(ctx.job, params={}), workdir=folder,
-                  progress=_SliceProgress(ctx.progress, 8, PROGRESS_START))
+    sub = replace(
+        ctx,
+        job=replace(ctx.job, params={}),
+        workdir=folder,
+        progress=_SliceProgress(ctx.progress, 8, PROGRESS_START),
+    )
     artifact = project_pdf.build(sub)
     archive.add_file("brief.pdf", artifact.path, mime_type="application/pdf")
     shutil.rmtree(folder, ignore_errors=True)

@@ -19,8 +19,9 @@ AUTH = "users API-Key k-0123456789"
 @pytest.fixture
 def cms() -> PayloadClient:
     client = PayloadClient(BASE, authorization=AUTH, allowed_media_origins=("https://cdn.test",))
-    client.fetch_policy = FetchPolicy(allowed_origins=client.fetch_policy.allowed_origins,
-                                      resolver=lambda host: ["93.184.216.34"])
+    client.fetch_policy = FetchPolicy(
+        allowed_origins=client.fetch_policy.allowed_origins, resolver=lambda host: ["93.184.216.34"]
+    )
     return client
 
 
@@ -30,11 +31,22 @@ def mock():
         yield m
 
 
-def download(cms: PayloadClient, url: str, *, expected: int | None = None, max_bytes: int = 1000,
-             limit_name: str | None = None):
+def download(
+    cms: PayloadClient,
+    url: str,
+    *,
+    expected: int | None = None,
+    max_bytes: int = 1000,
+    limit_name: str | None = None,
+):
     with cms.stream(url) as response:
-        chunks = iter_checked(response, url=response.url, max_bytes=max_bytes,
-                              expected_size=expected, limit_name=limit_name)
+        chunks = iter_checked(
+            response,
+            url=response.url,
+            max_bytes=max_bytes,
+            expected_size=expected,
+            limit_name=limit_name,
+        )
         return copy_to(chunks, io.BytesIO())
 
 
@@ -46,19 +58,25 @@ def test_a_download_is_counted_and_hashed(cms, mock):
 
 
 def test_redirects_within_allowed_origins_are_followed_without_leaking_credentials(cms, mock):
-    mock.get(f"{BASE}/api/media/file/a.bin", status=302,
-             headers={"Location": "https://cdn.test/signed/a.bin?sig=secret"})
+    mock.get(
+        f"{BASE}/api/media/file/a.bin",
+        status=302,
+        headers={"Location": "https://cdn.test/signed/a.bin?sig=secret"},
+    )
     mock.get("https://cdn.test/signed/a.bin", body=b"abc")
     assert download(cms, "/api/media/file/a.bin").bytes == 3
     assert "Authorization" not in mock.calls[1].request.headers
 
 
-@pytest.mark.parametrize(("location", "words"), [
-    ("https://evil.test/a.bin", "https://evil.test is not an allowed origin"),
-    ("file:///etc/passwd", "only http and https URLs are allowed"),
-    ("http://10.1.2.3/a.bin", "http://10.1.2.3 is not an allowed origin"),
-    ("http://user:pw@cms.test/a.bin", "credentials in the URL"),
-])
+@pytest.mark.parametrize(
+    ("location", "words"),
+    [
+        ("https://evil.test/a.bin", "https://evil.test is not an allowed origin"),
+        ("file:///etc/passwd", "only http and https URLs are allowed"),
+        ("http://10.1.2.3/a.bin", "http://10.1.2.3 is not an allowed origin"),
+        ("http://user:pw@cms.test/a.bin", "credentials in the URL"),
+    ],
+)
 def test_redirects_elsewhere_are_refused(cms, mock, location, words):
     mock.get(f"{BASE}/api/media/file/a.bin", status=301, headers={"Location": location})
     with pytest.raises(FetchRefused, match=words):
@@ -66,18 +84,27 @@ def test_redirects_elsewhere_are_refused(cms, mock, location, words):
 
 
 def test_redirect_loops_end(cms, mock):
-    mock.get(f"{BASE}/api/media/file/a.bin", status=302,
-             headers={"Location": "/api/media/file/a.bin"})
+    mock.get(
+        f"{BASE}/api/media/file/a.bin", status=302, headers={"Location": "/api/media/file/a.bin"}
+    )
     with pytest.raises(FetchRefused, match="too many redirects"):
         download(cms, "/api/media/file/a.bin")
 
 
-@pytest.mark.parametrize("address", [
-    "169.254.169.254", "::ffff:169.254.169.254", "fe80::1%eth0", "0.0.0.0", "224.0.0.1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "169.254.169.254",
+        "::ffff:169.254.169.254",
+        "fe80::1%eth0",
+        "0.0.0.0",
+        "224.0.0.1",
+    ],
+)
 def test_allowed_hosts_resolving_to_metadata_or_unusable_addresses_are_refused(address):
-    policy = FetchPolicy(allowed_origins=frozenset({"https://cdn.test"}),
-                         resolver=lambda host: [address])
+    policy = FetchPolicy(
+        allowed_origins=frozenset({"https://cdn.test"}), resolver=lambda host: [address]
+    )
     with pytest.raises(FetchRefused, match="link-local or reserved"):
         policy.check("https://cdn.test/a.png")
 
@@ -89,20 +116,26 @@ def test_a_content_length_that_disagrees_with_the_cms_is_refused_before_reading(
 
 
 def test_a_body_cut_short_of_its_content_length_is_incomplete(cms, mock):
-    mock.get(f"{BASE}/api/media/file/a.bin", body=b"abc", headers={"Content-Length": "10"},
-             auto_calculate_content_length=False)
+    mock.get(
+        f"{BASE}/api/media/file/a.bin",
+        body=b"abc",
+        headers={"Content-Length": "10"},
+        auto_calculate_content_length=False,
+    )
     with pytest.raises(DownloadIncomplete, match="broke off after"):
         download(cms, "/api/media/file/a.bin", expected=10)
 
 
 def test_a_body_longer_than_announced_is_incomplete(cms, mock):
     mock.get(f"{BASE}/api/media/file/a.bin", body=b"abcdef")
-    with pytest.raises(DownloadIncomplete, match="more than the 4 bytes announced"), cms.stream(
-        "/api/media/file/a.bin"
-    ) as response:
+    with (
+        pytest.raises(DownloadIncomplete, match="more than the 4 bytes announced"),
+        cms.stream("/api/media/file/a.bin") as response,
+    ):
         response.headers.pop("Content-Length", None)
-        copy_to(iter_checked(response, url=response.url, max_bytes=100, expected_size=4),
-                io.BytesIO())
+        copy_to(
+            iter_checked(response, url=response.url, max_bytes=100, expected_size=4), io.BytesIO()
+        )
 
 
 def test_limits_are_named_when_a_name_is_given(cms, mock):
@@ -121,11 +154,14 @@ def test_a_connection_error_midway_is_incomplete():
         copy_to(iter_checked(Broken(), url="http://cms.test/a", max_bytes=100), io.BytesIO())
 
 
-@pytest.mark.parametrize(("url", "origin"), [
-    ("HTTP://CMS.test:80/a", "http://cms.test"),
-    ("https://cdn.test:443/x", "https://cdn.test"),
-    ("http://cms.test:3000/api", "http://cms.test:3000"),
-    ("http://[::1]:8080/", "http://[::1]:8080"),
-])
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("HTTP://CMS.test:80/a", "http://cms.test"),
+        ("https://cdn.test:443/x", "https://cdn.test"),
+        ("http://cms.test:3000/api", "http://cms.test:3000"),
+        ("http://[::1]:8080/", "http://[::1]:8080"),
+    ],
+)
 def test_origin_of(url, origin):
     assert origin_of(url) == origin

@@ -28,7 +28,7 @@ WHEN = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
 
 
 def chunked(data: bytes, size: int = 1000):
-    return (data[i:i + size] for i in range(0, len(data), size))
+    return (data[i : i + size] for i in range(0, len(data), size))
 
 
 @pytest.mark.parametrize("fmt", ["zip", "tar.gz"])
@@ -38,16 +38,24 @@ def test_entries_and_the_archive_are_checksummed_while_written(tmp_path: Path, f
     with open_archive(path, fmt, mtime=WHEN) as archive:
         archive.add_bytes("notes/readme.md", "héllo\n".encode(), mime_type="text/markdown")
         archive.add_stream("media/clip.mp4", chunked(big), size=len(big), mime_type="video/mp4")
-        archive.add_stream("media/unknown.bin", iter([b"ab", b"cd"]), size=None,
-                           mime_type="application/octet-stream")
+        archive.add_stream(
+            "media/unknown.bin",
+            iter([b"ab", b"cd"]),
+            size=None,
+            mime_type="application/octet-stream",
+        )
         src = tmp_path / "src.pdf"
         src.write_bytes(b"%PDF-1.4 tiny")
         archive.add_file("brief.pdf", src, mime_type="application/pdf")
 
     assert archive.sha256 == sha256_file(path)
     assert archive.bytes_written == path.stat().st_size
-    expected = {"notes/readme.md": "héllo\n".encode(), "media/clip.mp4": big,
-                "media/unknown.bin": b"abcd", "brief.pdf": b"%PDF-1.4 tiny"}
+    expected = {
+        "notes/readme.md": "héllo\n".encode(),
+        "media/clip.mp4": big,
+        "media/unknown.bin": b"abcd",
+        "brief.pdf": b"%PDF-1.4 tiny",
+    }
     assert [e.path for e in archive.entries] == list(expected)
     for entry in archive.entries:
         assert entry.size == len(expected[entry.path])
@@ -78,12 +86,22 @@ def test_zip_stores_media_deflates_text_and_uses_zip64_for_streams(tmp_path: Pat
     assert b"\x01\x00" in path.read_bytes()  # a ZIP64 extra field (header id 0x0001)
 
 
-@pytest.mark.parametrize(("mime", "compress"), [
-    ("text/markdown", True), ("application/json", True), ("text/csv; charset=utf-8", True),
-    ("application/ld+json", True), ("image/svg+xml", True),
-    ("image/png", False), ("video/mp4", False), ("audio/mpeg", False),
-    ("application/zip", False), ("application/pdf", False), ("application/octet-stream", False),
-])
+@pytest.mark.parametrize(
+    ("mime", "compress"),
+    [
+        ("text/markdown", True),
+        ("application/json", True),
+        ("text/csv; charset=utf-8", True),
+        ("application/ld+json", True),
+        ("image/svg+xml", True),
+        ("image/png", False),
+        ("video/mp4", False),
+        ("audio/mpeg", False),
+        ("application/zip", False),
+        ("application/pdf", False),
+        ("application/octet-stream", False),
+    ],
+)
 def test_what_is_compressed(mime, compress):
     assert should_compress(mime) is compress
 
@@ -91,9 +109,10 @@ def test_what_is_compressed(mime, compress):
 @pytest.mark.parametrize("fmt", ["zip", "tar.gz"])
 @pytest.mark.parametrize("sent", [b"short", b"much too long!"])
 def test_an_entry_that_differs_from_its_announced_size_is_an_error(tmp_path: Path, fmt, sent):
-    with pytest.raises((ArchiveError, OSError)), open_archive(
-        tmp_path / "out", fmt, mtime=WHEN
-    ) as archive:
+    with (
+        pytest.raises((ArchiveError, OSError)),
+        open_archive(tmp_path / "out", fmt, mtime=WHEN) as archive,
+    ):
         archive.add_stream("x.bin", iter([sent]), size=8, mime_type="video/mp4")
     assert helper_threads() == []
 
@@ -109,13 +128,19 @@ def test_a_failure_midway_leaves_no_helper_threads(tmp_path: Path):
 
 
 def helper_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate()
-            if t.name in ("sha256", "archive-writer") and t.is_alive()]
+    return [
+        t for t in threading.enumerate() if t.name in ("sha256", "archive-writer") and t.is_alive()
+    ]
 
 
 def test_unknown_formats_are_refused(tmp_path: Path):
-    with pytest.raises(ArchiveError, match=r"use zip or tar\.gz"), open_archive(
-        tmp_path / "o", "rar", mtime=WHEN  # type: ignore[arg-type]
+    with (
+        pytest.raises(ArchiveError, match=r"use zip or tar\.gz"),
+        open_archive(
+            tmp_path / "o",
+            "rar",
+            mtime=WHEN,  # type: ignore[arg-type]
+        ),
     ):
         pass
 
@@ -164,8 +189,9 @@ def test_info_zip_unzip_accepts_the_streamed_zip64(tmp_path: Path):
     path = tmp_path / "out.zip"
     with open_archive(path, "zip", mtime=WHEN) as archive:
         archive.add_bytes("ünïcode/notes.md", b"# hi\n" * 100, mime_type="text/markdown")
-        archive.add_stream("media/clip.mp4", chunked(os.urandom(300_000)), size=None,
-                           mime_type="video/mp4")
+        archive.add_stream(
+            "media/clip.mp4", chunked(os.urandom(300_000)), size=None, mime_type="video/mp4"
+        )
     done = subprocess.run(["unzip", "-t", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "No errors detected" in done.stdout

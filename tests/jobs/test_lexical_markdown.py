@@ -22,43 +22,79 @@ def item(*children: dict, **extra) -> dict:
 
 
 def test_paragraphs_and_headings():
-    md = lexical_markdown(doc(
-        {"type": "heading", "tag": "h1", "children": [text("Act one")]},
-        para(text("The storm arrives.")),
-        {"type": "heading", "tag": "h3", "children": [text("Scene 2")]},
-    ))
+    md = lexical_markdown(
+        doc(
+            {"type": "heading", "tag": "h1", "children": [text("Act one")]},
+            para(text("The storm arrives.")),
+            {"type": "heading", "tag": "h3", "children": [text("Scene 2")]},
+        )
+    )
     assert md == "# Act one\n\nThe storm arrives.\n\n### Scene 2\n"
 
 
 def test_text_formats():
-    md = lexical_markdown(doc(para(
-        text("bold", 1), text(" "), text("italic", 2), text(" "), text("gone", 4), text(" "),
-        text("code", 16), text(" "), text("under", 8), text(" "), text("both ", 3), text("x"),
-    )))
+    md = lexical_markdown(
+        doc(
+            para(
+                text("bold", 1),
+                text(" "),
+                text("italic", 2),
+                text(" "),
+                text("gone", 4),
+                text(" "),
+                text("code", 16),
+                text(" "),
+                text("under", 8),
+                text(" "),
+                text("both ", 3),
+                text("x"),
+            )
+        )
+    )
     assert md == "**bold** *italic* ~~gone~~ `code` <u>under</u> ***both*** x\n"
 
 
 def test_lists_nested_numbered_and_checked():
-    md = lexical_markdown(doc(
-        {"type": "list", "listType": "number", "start": 3, "children": [
-            item(text("first")),
-            item({"type": "list", "listType": "bullet", "children": [item(text("inner"))]}),
-            item(text("second")),
-        ]},
-        {"type": "list", "listType": "check", "children": [
-            item(text("done"), checked=True), item(text("todo"), checked=False),
-        ]},
-    ))
+    md = lexical_markdown(
+        doc(
+            {
+                "type": "list",
+                "listType": "number",
+                "start": 3,
+                "children": [
+                    item(text("first")),
+                    item({"type": "list", "listType": "bullet", "children": [item(text("inner"))]}),
+                    item(text("second")),
+                ],
+            },
+            {
+                "type": "list",
+                "listType": "check",
+                "children": [
+                    item(text("done"), checked=True),
+                    item(text("todo"), checked=False),
+                ],
+            },
+        )
+    )
     assert md == "3. first\n   - inner\n4. second\n\n- [x] done\n- [ ] todo\n"
 
 
 def test_quotes_code_rules_and_line_breaks():
-    md = lexical_markdown(doc(
-        {"type": "quote", "children": [text("Said once."), {"type": "linebreak"}, text("Twice.")]},
-        {"type": "code", "language": "python", "children": [
-            text("x = 1"), {"type": "linebreak"}, text("print(x)")]},
-        {"type": "horizontalrule"},
-    ))
+    md = lexical_markdown(
+        doc(
+            {
+                "type": "quote",
+                "children": [text("Said once."), {"type": "linebreak"}, text("Twice.")],
+            },
+            {
+                "type": "code",
+                "language": "python",
+                "children": [text("x = 1"), {"type": "linebreak"}, text("print(x)")],
+            },
+            {"type": "horizontalrule"},
+        )
+    )
     assert md == "> Said once.  \n> Twice.\n\n```python\nx = 1\nprint(x)\n```\n\n---\n"
 
 
@@ -68,25 +104,48 @@ def test_code_containing_fences_gets_a_longer_fence():
 
 
 def test_links_and_uploads():
-    md = lexical_markdown(doc(
-        para({"type": "link", "fields": {"url": "https://example.com/a b"},
-              "children": [text("site")]}),
-        {"type": "upload", "value": {"id": 5, "filename": "still.png", "mimeType": "image/png",
-                                     "url": "/api/media/file/still.png"}},
-        {"type": "upload", "value": 6},
-    ), media_url=lambda media: "../media/still.png" if media.get("id") == 5 else None)
-    assert md == ("[site](<https://example.com/a%20b>)\n\n"
-                  "![still.png](<../media/still.png>)\n\n*[media 6]*\n")
+    md = lexical_markdown(
+        doc(
+            para(
+                {
+                    "type": "link",
+                    "fields": {"url": "https://example.com/a b"},
+                    "children": [text("site")],
+                }
+            ),
+            {
+                "type": "upload",
+                "value": {
+                    "id": 5,
+                    "filename": "still.png",
+                    "mimeType": "image/png",
+                    "url": "/api/media/file/still.png",
+                },
+            },
+            {"type": "upload", "value": 6},
+        ),
+        media_url=lambda media: "../media/still.png" if media.get("id") == 5 else None,
+    )
+    assert md == (
+        "[site](<https://example.com/a%20b>)\n\n![still.png](<../media/still.png>)\n\n*[media 6]*\n"
+    )
 
 
 def test_tables_become_gfm_tables():
     def cell(value: str) -> dict:
         return {"type": "tablecell", "children": [para(text(value))]}
 
-    md = lexical_markdown(doc({"type": "table", "children": [
-        {"type": "tablerow", "children": [cell("Name"), cell("A|B")]},
-        {"type": "tablerow", "children": [cell("x")]},
-    ]}))
+    md = lexical_markdown(
+        doc(
+            {
+                "type": "table",
+                "children": [
+                    {"type": "tablerow", "children": [cell("Name"), cell("A|B")]},
+                    {"type": "tablerow", "children": [cell("x")]},
+                ],
+            }
+        )
+    )
     assert md == "| Name | A\\|B |\n| --- | --- |\n| x |  |\n"
 
 
@@ -97,10 +156,12 @@ def test_markdown_syntax_in_text_is_escaped():
 
 
 def test_unknown_nodes_and_blocks_keep_their_text():
-    md = lexical_markdown(doc(
-        {"type": "mystery", "children": [text("kept")]},
-        {"type": "block", "fields": {"blockType": "callout", "text": "Watch out"}},
-    ))
+    md = lexical_markdown(
+        doc(
+            {"type": "mystery", "children": [text("kept")]},
+            {"type": "block", "fields": {"blockType": "callout", "text": "Watch out"}},
+        )
+    )
     assert "kept" in md and "**text:** Watch out" in md
 
 

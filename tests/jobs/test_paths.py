@@ -7,22 +7,25 @@ import pytest
 from jobs.paths import MAX_COMPONENT_BYTES, UniqueNames, safe_component, safe_path, slugify
 
 
-@pytest.mark.parametrize(("name", "safe"), [
-    ("cover.jpg", "cover.jpg"),
-    ("../../etc/passwd", "_.._etc_passwd"),
-    ("..", "untitled"),
-    ("/abs/path.png", "_abs_path.png"),
-    ("C:\\Windows\\win.ini", "C__Windows_win.ini"),
-    ("a\x00b\x1fc\x7f.txt", "a_b_c_.txt"),
-    ("notes\u202egpj.exe", "notesgpj.exe"),
-    ("what?<>|*.png", "what_____.png"),
-    ("CON.txt", "_CON.txt"),
-    ("lpt1", "_lpt1"),
-    ("trailing dots...", "trailing dots"),
-    ("  spaced   out  ", "spaced out"),
-    ("Ünïcode 日本語 🎬.png", "Ünïcode 日本語 🎬.png"),
-    ("", "untitled"),
-])
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("cover.jpg", "cover.jpg"),
+        ("../../etc/passwd", "_.._etc_passwd"),
+        ("..", "untitled"),
+        ("/abs/path.png", "_abs_path.png"),
+        ("C:\\Windows\\win.ini", "C__Windows_win.ini"),
+        ("a\x00b\x1fc\x7f.txt", "a_b_c_.txt"),
+        ("notes\u202egpj.exe", "notesgpj.exe"),
+        ("what?<>|*.png", "what_____.png"),
+        ("CON.txt", "_CON.txt"),
+        ("lpt1", "_lpt1"),
+        ("trailing dots...", "trailing dots"),
+        ("  spaced   out  ", "spaced out"),
+        ("Ünïcode 日本語 🎬.png", "Ünïcode 日本語 🎬.png"),
+        ("", "untitled"),
+    ],
+)
 def test_safe_component(name, safe):
     assert safe_component(name) == safe
 
@@ -38,12 +41,15 @@ def test_long_names_are_cut_by_utf8_bytes_keeping_the_extension():
     name.encode().decode()  # no character cut in half
 
 
-@pytest.mark.parametrize(("path", "safe"), [
-    ("../../etc/passwd", "etc/passwd"),
-    ("media//./a.png", "media/a.png"),
-    ("a\\..\\b.txt", "a/b.txt"),
-    ("/", "untitled"),
-])
+@pytest.mark.parametrize(
+    ("path", "safe"),
+    [
+        ("../../etc/passwd", "etc/passwd"),
+        ("media//./a.png", "media/a.png"),
+        ("a\\..\\b.txt", "a/b.txt"),
+        ("/", "untitled"),
+    ],
+)
 def test_safe_path_never_leaves_the_root(path, safe):
     assert safe_path(path) == safe
 

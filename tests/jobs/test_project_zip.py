@@ -43,11 +43,15 @@ def make_ctx(settings: Settings, params: dict[str, Any] | None = None, **limits:
     settings = replace(settings, limits=replace(settings.limits, **limits))
     workdir = Path(settings.temp_dir) / "job"
     workdir.mkdir()
-    cms = PayloadClient(settings.payload_url, authorization=settings.service_authorization,
-                        allowed_media_origins=settings.allowed_media_origins)
+    cms = PayloadClient(
+        settings.payload_url,
+        authorization=settings.service_authorization,
+        allowed_media_origins=settings.allowed_media_origins,
+    )
     job = JobState(job_id="j1", type=ExportType.PROJECT_ZIP, project_id=17, params=params or {})
-    return ExportContext(job=job, settings=settings, cms=cms, workdir=workdir,
-                         progress=RecordingProgress())  # type: ignore[arg-type]
+    return ExportContext(
+        job=job, settings=settings, cms=cms, workdir=workdir, progress=RecordingProgress()
+    )  # type: ignore[arg-type]
 
 
 def media_params(**options: Any) -> dict[str, Any]:
@@ -91,8 +95,9 @@ def job_of(client, job_id: str) -> dict[str, Any]:
 
 
 def submit_zip(client, body: dict[str, Any]) -> str:
-    response = client.post("/exports/project-zip", json={"projectId": 17, **body},
-                           headers={"Authorization": EDITOR})
+    response = client.post(
+        "/exports/project-zip", json={"projectId": 17, **body}, headers={"Authorization": EDITOR}
+    )
     assert response.status_code == 202, response.text
     return response.json()["jobId"]
 
@@ -121,7 +126,8 @@ def test_a_zip_with_media_runs_through_the_queue_and_verifies(client, payload, w
     assert entries["media/still.png"] == payload.files["still.png"]
     media = {f["path"]: f for f in manifest["files"] if f["kind"] == "media"}
     assert {m["sourceId"] for m in media.values()} == {
-        d["id"] for d in payload.docs("media") if d["filename"] in ("cover.png", "still.png")}
+        d["id"] for d in payload.docs("media") if d["filename"] in ("cover.png", "still.png")
+    }
     assert media["media/cover.png"]["mimeType"] == "image/png"
     assert infos["media/cover.png"].compress_type == zipfile.ZIP_STORED
     assert infos["project.json"].compress_type == zipfile.ZIP_DEFLATED
@@ -151,17 +157,27 @@ def test_without_media_the_bundle_lists_references(settings, payload):
 
     entries = read_entries(artifact)
     manifest = assert_verifies(entries)
-    assert sorted(entries) == sorted([
-        "manifest.json", "SHA256SUMS", "project.json",
-        "media/references.json", "media/references.csv",
-        "scripts/001-Draft 1_ script.md", "scripts/001-Draft 1_ script.json",
-        "scripts/002-Draft 2_ story.md", "scripts/002-Draft 2_ story.json",
-        "scripts/003-Draft 3_ treatment.md", "scripts/003-Draft 3_ treatment.json",
-    ])
+    assert sorted(entries) == sorted(
+        [
+            "manifest.json",
+            "SHA256SUMS",
+            "project.json",
+            "media/references.json",
+            "media/references.csv",
+            "scripts/001-Draft 1_ script.md",
+            "scripts/001-Draft 1_ script.json",
+            "scripts/002-Draft 2_ story.md",
+            "scripts/002-Draft 2_ story.json",
+            "scripts/003-Draft 3_ treatment.md",
+            "scripts/003-Draft 3_ treatment.json",
+        ]
+    )
     references = json.loads(entries["media/references.json"])
     cover = next(d for d in payload.docs("media") if d["filename"] == "cover.png")
     assert references[0] == {
-        "id": cover["id"], "filename": "cover.png", "mimeType": "image/png",
+        "id": cover["id"],
+        "filename": "cover.png",
+        "mimeType": "image/png",
         "size": len(payload.files["cover.png"]),
         "url": f"{BASE_URL}/api/media/file/cover.png",
     }
@@ -170,8 +186,12 @@ def test_without_media_the_bundle_lists_references(settings, payload):
     assert rows[0]["url"] == references[0]["url"]
     assert media_requests(payload) == []
     assert manifest["includeMedia"] is False and manifest["format"] == "zip"
-    assert artifact.metadata == {"format": "zip", "sha256": project_zip_sha(artifact),
-                                 "fileCount": 11, "includeMedia": False}
+    assert artifact.metadata == {
+        "format": "zip",
+        "sha256": project_zip_sha(artifact),
+        "fileCount": 11,
+        "includeMedia": False,
+    }
 
 
 def project_zip_sha(artifact: Artifact) -> str:
@@ -209,7 +229,8 @@ def test_the_pdf_brief_is_included_when_asked_for(settings, payload):
     assert entries["brief.pdf"].startswith(b"%PDF-")
     manifest = assert_verifies(entries)
     assert {"path": "brief.pdf", "kind": "brief"}.items() <= next(
-        f for f in manifest["files"] if f["path"] == "brief.pdf").items()
+        f for f in manifest["files"] if f["path"] == "brief.pdf"
+    ).items()
 
 
 def test_progress_stays_between_5_and_88_and_only_rises(settings, payload):
@@ -224,8 +245,9 @@ def test_progress_stays_between_5_and_88_and_only_rises(settings, payload):
 # -- names -------------------------------------------------------------------------------
 
 
-def add_media(payload: PayloadStub, filename: str, content: bytes, mime: str = "image/jpeg",
-              **extra: Any) -> dict[str, Any]:
+def add_media(
+    payload: PayloadStub, filename: str, content: bytes, mime: str = "image/jpeg", **extra: Any
+) -> dict[str, Any]:
     key = hashlib.sha1(filename.encode() + content).hexdigest()
     doc = payload.add_media_file(key, content, mime, **extra)
     doc["filename"] = filename
@@ -264,11 +286,14 @@ def test_media_names_cannot_take_the_manifests_place(settings, payload):
 # -- fetching safely ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("url", "words"), [
-    ("file:///etc/passwd", "only http and https URLs are allowed"),
-    ("http://169.254.169.254/latest/meta-data", "is not an allowed origin"),
-    ("http://10.0.0.7/internal.png", "is not an allowed origin"),
-])
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("file:///etc/passwd", "only http and https URLs are allowed"),
+        ("http://169.254.169.254/latest/meta-data", "is not an allowed origin"),
+        ("http://10.0.0.7/internal.png", "is not an allowed origin"),
+    ],
+)
 def test_media_urls_outside_the_cms_are_refused(settings, payload, url, words):
     doc = add_media(payload, "x.png", b"x", "image/png")
     doc["url"] = url
@@ -281,8 +306,12 @@ def test_media_urls_outside_the_cms_are_refused(settings, payload, url, words):
 def test_a_redirect_to_another_host_is_refused(settings, payload):
     doc = add_media(payload, "moved.png", b"x", "image/png")
     doc["url"] = f"{BASE_URL}/files/moved.png"
-    payload.mock.add(responses.GET, f"{BASE_URL}/files/moved.png", status=302,
-                     headers={"Location": "https://elsewhere.example/moved.png"})
+    payload.mock.add(
+        responses.GET,
+        f"{BASE_URL}/files/moved.png",
+        status=302,
+        headers={"Location": "https://elsewhere.example/moved.png"},
+    )
     with pytest.raises(ExportError, match=r"https://elsewhere.example is not an allowed origin"):
         project_zip.build(make_ctx(settings, media_params()))
 
@@ -304,7 +333,8 @@ def test_too_many_files_fail_before_any_download(settings, payload):
     with pytest.raises(ExportError) as caught:
         project_zip.build(make_ctx(settings, media_params(), max_files=5))
     assert str(caught.value) == (
-        "the bundle of project 17 would hold 11 files, over EXPORT_MAX_FILES (5)")
+        "the bundle of project 17 would hold 11 files, over EXPORT_MAX_FILES (5)"
+    )
     assert media_requests(payload) == []
 
 
@@ -312,10 +342,12 @@ def test_a_file_over_the_single_file_limit_is_named(settings, payload):
     trailer = add_media(payload, "trailer.mov", b"x", "video/quicktime")
     trailer["filesize"] = int(6.1 * GB)
     with pytest.raises(ExportError) as caught:
-        project_zip.build(make_ctx(settings, media_params(), max_file_bytes=5 * GB,
-                                   max_total_bytes=100 * GB))
+        project_zip.build(
+            make_ctx(settings, media_params(), max_file_bytes=5 * GB, max_total_bytes=100 * GB)
+        )
     assert str(caught.value) == (
-        f"media {trailer['id']} (trailer.mov) is 6.1 GB, over EXPORT_MAX_FILE_BYTES (5 GB)")
+        f"media {trailer['id']} (trailer.mov) is 6.1 GB, over EXPORT_MAX_FILE_BYTES (5 GB)"
+    )
     assert media_requests(payload) == []
 
 
@@ -341,8 +373,9 @@ def test_too_little_free_disk_fails_in_a_second(settings, payload, monkeypatch):
     trailer = add_media(payload, "trailer.mov", b"x", "video/quicktime")
     trailer["filesize"] = 30 * GB
     with pytest.raises(ExportError) as caught:
-        project_zip.build(make_ctx(settings, media_params(), max_file_bytes=40 * GB,
-                                   max_total_bytes=40 * GB))
+        project_zip.build(
+            make_ctx(settings, media_params(), max_file_bytes=40 * GB, max_total_bytes=40 * GB)
+        )
     message = str(caught.value)
     assert message.startswith("the bundle needs about 30 GB of temporary disk but ")
     assert "has 10 GB free" in message and "EXPORT_MIN_FREE_TEMP_BYTES (256 MB)" in message
@@ -355,7 +388,8 @@ def test_the_job_wall_time_is_enforced_while_streaming(settings, payload, monkey
     with pytest.raises(ExportError) as caught:
         project_zip.build(make_ctx(settings, media_params(), job_timeout_s=150))
     assert str(caught.value).startswith(
-        "the bundle was not finished within EXPORT_JOB_TIMEOUT_S (150 s)")
+        "the bundle was not finished within EXPORT_JOB_TIMEOUT_S (150 s)"
+    )
 
 
 def test_failure_through_the_queue_leaves_no_temp_files(client, payload, worker, settings):
