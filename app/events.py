@@ -66,6 +66,10 @@ class EventHub:
         self._client: aioredis.Redis | None = None
         self._pubsub: Any = None
         self._task: asyncio.Task[None] | None = None
+        # redis-py's async PubSub opens its connection lazily on the first command, and
+        # concurrent first commands would each open one: subscribe one at a time.
+        self._lock = asyncio.Lock()
+        self._subscribed: dict[str, asyncio.Event] = {}
 
     async def start(self) -> None:
         self._client = aioredis.Redis.from_url(self.redis_url)
@@ -89,15 +93,22 @@ class EventHub:
         self._watchers.setdefault(job_id, set()).add(watcher)
         try:
             if first:
-                await self._pubsub.subscribe(EVENTS_PREFIX + job_id)
+                self._subscribed[job_id] = asyncio.Event()
+                async with self._lock:
+                    await self._pubsub.subscribe(EVENTS_PREFIX + job_id)
+                self._subscribed[job_id].set()
+            # Later watchers wait too, so nobody reads the state before events can arrive.
+            await self._subscribed[job_id].wait()
             yield watcher
         finally:
             watchers = self._watchers.get(job_id, set())
             watchers.discard(watcher)
             if not watchers:
                 self._watchers.pop(job_id, None)
+                self._subscribed.pop(job_id, None)
                 with contextlib.suppress(RedisError, RuntimeError):
-                    await self._pubsub.unsubscribe(EVENTS_PREFIX + job_id)
+                    async with self._lock:
+                        await self._pubsub.unsubscribe(EVENTS_PREFIX + job_id)
 
     def watcher_count(self) -> int:
         return sum(len(w) for w in self._watchers.values())

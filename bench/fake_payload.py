@@ -44,8 +44,10 @@ class FakePayload:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 prepared = requests.Request(
-                    self.command, f"{fake.url}{self.path}",
-                    headers=dict(self.headers.items()), data=body,
+                    self.command,
+                    f"{fake.url}{self.path}",
+                    headers=dict(self.headers.items()),
+                    data=body,
                 ).prepare()
                 with fake.lock:
                     try:
@@ -62,6 +64,6 @@ class FakePayload:
                 self.end_headers()
                 self.wfile.write(raw)
 
-            do_GET = do_POST = do_PATCH = _serve  # noqa: N815
+            do_GET = do_POST = do_PATCH = _serve
 
         return Handler

