@@ -30,7 +30,7 @@ from app.openapi import openapi
 from app.routes import routes as api_routes
 from app.settings import Settings, SettingsError, load_settings
 from app.submissions import Services
-from app.webhooks import payload_webhook
+from app.webhooks import payload_ticket, payload_webhook
 from cms_client import PayloadClient
 from jobs import metrics as job_metrics
 from jobs.liveness import sweep
@@ -45,6 +45,7 @@ REDIS_RETRIES = 2
 routes = [
     *api_routes,
     Route("/webhooks/payload", payload_webhook, methods=["POST"]),
+    Route("/webhooks/payload/ticket", payload_ticket, methods=["POST"]),
     Route("/openapi.json", openapi, methods=["GET"]),
     WebSocketRoute("/jobs/{job_id}/events", job_events),
     *mcp.routes,

@@ -31,6 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.errors import APIError
+from app.events import events_path
+from app.job_lookup import JOB_ID, find_job
 from app.routes import read_body, services_of
 from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
 from app.submissions import Services, new_job_id
@@ -104,9 +106,9 @@ class Delivery:
         return value if isinstance(value, int | str) else None
 
 
-async def payload_webhook(request: Request) -> Response:
-    services = services_of(request)
-    secrets = tuple(str(s) for s in services.settings.webhook_secrets)
+async def signed_body(request: Request) -> bytes:
+    """The raw body of a request the Payload plugin signed; 401/503 otherwise."""
+    secrets = tuple(str(s) for s in services_of(request).settings.webhook_secrets)
     if not secrets:
         raise APIError(
             503,
@@ -115,6 +117,12 @@ async def payload_webhook(request: Request) -> Response:
         )
     body = await read_body(request)
     verify_signature(request.headers.get(SIGNATURE_HEADER, ""), body, secrets)
+    return body
+
+
+async def payload_webhook(request: Request) -> Response:
+    services = services_of(request)
+    body = await signed_body(request)
     delivery = _parse(body, services.settings.collections.export_requests)
     if isinstance(delivery, str):
         return _ignored(delivery)
@@ -123,12 +131,7 @@ async def payload_webhook(request: Request) -> Response:
 
 
 def _parse(body: bytes, collection: str) -> Delivery | str:
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise APIError(400, "invalid_json", f"the webhook body is not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise APIError(400, "invalid_json", "the webhook body must be a JSON object")
+    value = _json_object(body)
     if value.get("event") != EVENT or value.get("collection", collection) != collection:
         return f"event {value.get('event')!r} is not one this service acts on"
     doc, previous = value.get("doc"), value.get("previousDoc") or {}
@@ -240,3 +243,49 @@ def _record_rejection(services: Services, delivery: Delivery, sentence: str) -> 
         )
     except CMSError:
         logger.exception("could not record the rejection of export request %s", delivery.doc_id)
+
+
+async def payload_ticket(request: Request) -> Response:
+    """`POST /webhooks/payload/ticket`: a signed `eventsUrl` for the Payload admin.
+
+    The admin has no service credentials, so the plugin asks on the editor's behalf once
+    Payload's own access control has let the editor read the export request. The body
+    `{"jobId", "exportRequestId", "user"}` is signed like a webhook; the job must belong
+    to that export request. The answer holds the same short-lived ticket `GET /jobs/{id}`
+    hands out.
+    """
+    services = services_of(request)
+    data = _json_object(await signed_body(request))
+    job_id = data.get("jobId")
+    if not isinstance(job_id, str) or not JOB_ID.match(job_id):
+        raise APIError(422, "invalid_field", "jobId must be a job id", field="jobId")
+    state = await run_in_threadpool(find_job, services, job_id)
+    doc_id = data.get("exportRequestId")
+    if doc_id is not None and str(state.request_doc_id) != str(doc_id):
+        raise APIError(
+            409,
+            "job_mismatch",
+            f"job {job_id} does not belong to export request {doc_id}",
+            field="exportRequestId",
+        )
+    path = events_path(job_id, request.app.state.ticket_key)
+    scheme = "wss" if request.url.scheme == "https" else "ws"
+    return JSONResponse(
+        {
+            "jobId": job_id,
+            "eventsUrl": f"{scheme}://{request.url.netloc}{path}",
+            "eventsPath": path,
+            "expiresAt": int(path.rsplit(".", 2)[1]),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        raise APIError(400, "invalid_json", f"the body is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise APIError(400, "invalid_json", "the body must be a JSON object")
+    return value

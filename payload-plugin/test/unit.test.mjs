@@ -111,7 +111,7 @@ test('plugin adds the collection and media fields', () => {
     ['type', 'project', 'params', 'status', 'progress', 'stage', 'error', 'result', 'resultUrl', 'jobId', 'requestedBy', 'source', 'startedAt', 'finishedAt'],
   )
   const media = out.collections.find((c) => c.slug === 'media')
-  assert.deepEqual(media.fields.map((f) => f.name), ['alt', 'exportOf', 'exportRequest', 'exportType', 'sha256', 'bytes'])
+  assert.deepEqual(media.fields.map((f) => f.name), ['alt', 'exportOf', 'exportRequest', 'exportType', 'sha256', 'bytes', 'exportMeta'])
   assert.equal(media.fields.find((f) => f.name === 'exportRequest').relationTo, 'exports')
   // input config not mutated
   assert.equal(cfg.collections.length, 3)

@@ -10,7 +10,12 @@ from app.main import routes
 from tests.conftest import EDITOR
 
 EXAMPLES_PER_OPERATION = 25
-UNDESCRIBED = {"/openapi.json", "/webhooks/payload", "/metrics"}  # not part of the public API
+UNDESCRIBED = {
+    "/openapi.json",
+    "/webhooks/payload",
+    "/webhooks/payload/ticket",
+    "/metrics",
+}  # not part of the public API
 
 
 def openapi_path(path: str) -> str:
@@ -23,13 +28,12 @@ def test_every_route_is_described_and_nothing_else(client):
     served = {
         (openapi_path(route.path), method.lower())
         for route in routes
-        if isinstance(route, Route) and route.path not in UNDESCRIBED
+        if isinstance(route, Route)
+        and route.path not in UNDESCRIBED
         and not route.path.startswith("/mcp")
         for method in (route.methods or set()) - {"HEAD"}
     }
-    described = {
-        (path, method) for path, item in document["paths"].items() for method in item
-    }
+    described = {(path, method) for path, item in document["paths"].items() for method in item}
     assert served == described
 
 
@@ -47,8 +51,12 @@ def test_the_api_keeps_to_its_schema_and_never_answers_5xx(client):
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def check(case):
             case.call_and_validate(headers={"Authorization": EDITOR})
 

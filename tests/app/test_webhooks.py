@@ -184,3 +184,42 @@ def test_without_a_secret_webhooks_are_refused(settings, redis, payload):
         response = post(client, delivery(admin_request(payload)))
         assert response.status_code == 503
         assert "EXPORT_WEBHOOK_SECRET" in response.json()["error"]["message"]
+
+
+# -- tickets for the admin's live progress -------------------------------------------------
+
+
+def ticket_request(client, job_id, doc_id, **kwargs):
+    body = {"jobId": job_id, "exportRequestId": doc_id, "user": EDITOR_USER}
+    raw = json.dumps(body).encode()
+    header = kwargs.get("signature") or sign(WEBHOOK_SECRET, raw, int(time.time()))
+    return client.post(
+        "/webhooks/payload/ticket", content=raw, headers={"X-Export-Signature": header}
+    )
+
+
+def test_the_plugin_gets_a_ticket_that_opens_the_jobs_socket(client, payload):
+    doc = admin_request(payload)
+    job_id = post(client, delivery(doc)).json()["jobId"]
+    response = ticket_request(client, job_id, doc["id"])
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json()
+    assert body["eventsUrl"] == f"ws://testserver{body['eventsPath']}"
+    assert body["expiresAt"] > time.time()
+    with client.websocket_connect(body["eventsPath"]) as ws:
+        assert ws.receive_json()["jobId"] == job_id
+
+
+def test_tickets_need_the_signature_and_the_right_export_request(client, payload):
+    doc = admin_request(payload)
+    job_id = post(client, delivery(doc)).json()["jobId"]
+    forged = ticket_request(
+        client, job_id, doc["id"], signature=f"t={int(time.time())},v1={'0' * 64}"
+    )
+    assert forged.status_code == 401
+    mismatch = ticket_request(client, job_id, 999)
+    assert mismatch.status_code == 409
+    assert mismatch.json()["error"]["code"] == "job_mismatch"
+    assert ticket_request(client, "nope", doc["id"]).status_code == 404
+    assert ticket_request(client, "../x", doc["id"]).status_code == 422
