@@ -111,13 +111,15 @@ export async function seed(payload) {
       summary: SUMMARY,
       coverImage: media[0].id,
       media: [media[1].id, media[2].id],
+      // The service's timeline schema (docs/video-services.md): image clips show the still
+      // for out - in seconds.
       timeline: {
-        fps: 24,
         clips: [
-          { media: media[0].id, start: 0, duration: 3, title: 'Opening' },
-          { media: media[1].id, start: 3, duration: 4, title: 'The storm' },
-          { media: media[2].id, start: 7, duration: 3, title: 'Mara' },
+          { mediaId: media[0].id, in: 0, out: 2 },
+          { mediaId: media[1].id, in: 0, out: 2, transition: 'fade' },
+          { mediaId: media[2].id, in: 0, out: 2 },
         ],
+        titles: [{ text: 'The Lighthouse Keeper', duration: 1, at: 0 }],
       },
       editors: [users.editor.id],
     },

@@ -197,3 +197,20 @@ def test_a_failure_in_the_worker_reaches_the_document(stack):
     assert doc["status"] == "failed"
     assert "Payload" in doc["error"] or "download" in doc["error"], doc["error"]
     assert "nothing was uploaded" in doc["error"]
+
+
+def test_a_video_of_the_projects_own_timeline_is_a_playable_mp4(stack, tmp_path):
+    from jobs.video_engine.probe import probe_mp4
+
+    doc = create_request(stack, type="video", params={"preset": "360p-h264"})
+    doc = wait_for_outcome(stack, doc["id"])
+    assert doc["status"] == "succeeded", doc["error"]
+    media, content = result_file(stack, doc)
+    assert media["mimeType"] == "video/mp4"
+    path = tmp_path / "export.mp4"
+    path.write_bytes(content)
+    info = probe_mp4(path)
+    # three 2 s clips, and a 1 s title card inserted at the start
+    assert abs(info.duration_s - 7.0) < 0.2, info
+    assert (info.video_codec, info.width, info.height) == ("h264", 640, 360)
+    assert media["exportMeta"]["preset"] == "360p-h264"
