@@ -262,7 +262,7 @@ def run_worker() -> int:
     from app.logs import setup_logging
     from app.metrics import serve_worker_metrics
     from jobs import runtime
-    from jobs.worker import ExportWorker
+    from jobs.worker import ExportWorker, work_until_stopped
 
     settings = load_settings()
     setup_logging(settings)
@@ -276,9 +276,13 @@ def run_worker() -> int:
     serve_worker_metrics(settings)
     redis = Redis.from_url(settings.redis_url)
     runtime.install(runtime.build(settings, redis))
-    worker = ExportWorker([Queue(settings.queue_name, connection=redis)], connection=redis)
-    worker.shutdown_grace_s = settings.shutdown_grace_s
-    worker.work()
+
+    def make_worker() -> ExportWorker:
+        worker = ExportWorker([Queue(settings.queue_name, connection=redis)], connection=redis)
+        worker.shutdown_grace_s = settings.shutdown_grace_s
+        return worker
+
+    work_until_stopped(make_worker)
     return EXIT_OK
 
 

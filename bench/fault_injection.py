@@ -19,6 +19,7 @@ import argparse
 import collections
 import io
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -300,6 +301,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exports", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--logs", type=Path, help="copy the processes' logs to this folder")
     args = parser.parse_args()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="export-faults-") as tmp:
@@ -350,6 +352,10 @@ def main() -> int:
             service.stop()
             redis.stop()
             fake.close()
+            if args.logs:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                for log in root.glob("*.log"):
+                    shutil.copy(log, args.logs / log.name)
     elapsed = time.monotonic() - started
     print(f"faults: {'; '.join(injected) or 'none'} (worker restarts: {service.restarts})")
     print(

@@ -12,9 +12,12 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import Worker
 
 from jobs.progress import CANCEL_PREFIX
@@ -22,14 +25,19 @@ from jobs.progress import CANCEL_PREFIX
 logger = logging.getLogger(__name__)
 
 
+RESTART_DELAYS_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
 class ExportWorker(Worker):
     shutdown_grace_s: float = 25.0
+    stopping: bool = False
 
     def setup_work_horse_signals(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     def request_stop(self, signum: int, frame: FrameType | None) -> Any:
+        self.stopping = True
         job_id = self.get_current_job_id()
         if job_id:
             timer = threading.Timer(self.shutdown_grace_s, self._grace_expired, args=(job_id,))
@@ -47,3 +55,48 @@ class ExportWorker(Worker):
         )
         logger.warning("job %s: %s", job_id, sentence)
         self.connection.set(CANCEL_PREFIX + job_id, sentence, ex=3600)
+
+
+def work_until_stopped(make_worker: Callable[[], ExportWorker]) -> None:
+    """Run worker loops until a signal asks to stop.
+
+    RQ's loop retries while it waits for a job, but quits on a Redis error anywhere else
+    (its own bookkeeping around a job, say, while Redis restarts). Start a fresh loop then,
+    backing off, so the process recovers by itself when Redis returns.
+    """
+    failures = 0
+    while True:
+        worker = None
+        try:
+            worker = make_worker()
+            worker.work()
+        except RedisError as exc:  # e.g. from RQ's teardown while Redis is down
+            logger.warning("worker loop: Redis error: %s", exc)
+        if worker is not None and worker.stopping:
+            return
+        delay = RESTART_DELAYS_S[min(failures, len(RESTART_DELAYS_S) - 1)]
+        failures += 1
+        logger.warning(
+            "the worker loop ended without being asked to (is Redis reachable?); "
+            "starting a new one in %g s",
+            delay,
+        )
+        if _sleep_unless_signalled(delay):
+            return
+
+
+def _sleep_unless_signalled(seconds: float) -> bool:
+    """Sleep; True if SIGTERM/SIGINT arrived meanwhile."""
+    signalled = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: signalled.set())
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        deadline = time.monotonic() + seconds
+        while not signalled.is_set() and time.monotonic() < deadline:
+            signalled.wait(0.1)
+        return signalled.is_set()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
