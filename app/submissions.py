@@ -22,9 +22,9 @@ from app.auth import Caller
 from app.settings import Settings
 from cms_client import CMSError, PayloadClient
 from jobs import queue, quotas
-from jobs.export_requests import new_doc
+from jobs.export_requests import mark_failed, new_doc
 from jobs.runtime import Runtime
-from jobs.state import ExportType, JobState, JobStatus, JobStore, utcnow
+from jobs.state import ExportType, JobState, JobStore
 
 logger = logging.getLogger(__name__)
 
@@ -105,13 +105,10 @@ def _record_and_queue(services: Services, state: JobState) -> JobState:
 
 def _mark_unqueued(services: Services, state: JobState, exc: RedisError) -> None:
     sentence = f"could not be queued: the job queue (Redis) failed ({exc.__class__.__name__})"
-    try:
-        services.cms.update(
+    if state.request_doc_id is not None:
+        mark_failed(
+            services.cms,
             services.settings.collections.export_requests,
-            state.request_doc_id or "",
-            {"status": JobStatus.FAILED.value, "error": sentence, "finishedAt": utcnow()},
-        )
-    except CMSError:
-        logger.exception(
-            "job %s: could not mark export request %s failed", state.job_id, state.request_doc_id
+            state.request_doc_id,
+            sentence,
         )

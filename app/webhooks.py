@@ -36,9 +36,9 @@ from app.job_lookup import JOB_ID, find_job
 from app.routes import read_body, services_of
 from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
 from app.submissions import Services, new_job_id
-from cms_client import CMSError
 from jobs import queue, quotas
-from jobs.state import ExportType, JobState, JobStatus, utcnow
+from jobs.export_requests import mark_failed
+from jobs.state import ExportType, JobState, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -235,14 +235,10 @@ def _state_of(services: Services, delivery: Delivery) -> JobState:
 
 
 def _record_rejection(services: Services, delivery: Delivery, sentence: str) -> None:
-    try:
-        services.cms.update(
-            services.settings.collections.export_requests,
-            delivery.doc_id or "",
-            {"status": JobStatus.FAILED.value, "error": sentence, "finishedAt": utcnow()},
+    if delivery.doc_id is not None:
+        mark_failed(
+            services.cms, services.settings.collections.export_requests, delivery.doc_id, sentence
         )
-    except CMSError:
-        logger.exception("could not record the rejection of export request %s", delivery.doc_id)
 
 
 async def payload_ticket(request: Request) -> Response:

@@ -7,9 +7,13 @@ Maps between a `JobState` and the document's fields (`type`, `project`, `params`
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from cms_client import CMSError, PayloadClient
 from jobs.state import ExportType, JobState, JobStatus, utcnow
+
+logger = logging.getLogger(__name__)
 
 STATUS_FIELDS = (
     "status",
@@ -86,3 +90,21 @@ def _id_of(value: Any) -> int | str | None:
     if isinstance(value, dict):
         value = value.get("id")
     return value if isinstance(value, int | str) else None
+
+
+def mark_failed(cms: PayloadClient, collection: str, doc_id: int | str, sentence: str) -> bool:
+    """Fail a document that never got a job (refused or not queued); False if Payload erred."""
+    try:
+        cms.update(
+            collection,
+            doc_id,
+            {
+                "status": JobStatus.FAILED.value,
+                "error": sentence,
+                "finishedAt": utcnow(),
+            },
+        )
+    except CMSError:
+        logger.exception("could not mark export request %s failed (%s)", doc_id, sentence)
+        return False
+    return True
