@@ -175,11 +175,15 @@ def _weasyprint(html: str, dirs: list[Path], store: Any) -> int:
 
     callback = LinkCallback(dirs, store)
 
-    def fetch(url: str) -> dict[str, Any]:
+    def fetch(url: str, *args: Any, **kwargs: Any) -> Any:
         path = callback.resolve(url)
         if path is None:
             raise ValueError(f"refused {url}")
-        return {"string": path.read_bytes()}
+        try:  # WeasyPrint >= 66 wants its response object; older ones a dict
+            from weasyprint.urls import URLFetcherResponse
+        except ImportError:
+            return {"string": path.read_bytes()}
+        return URLFetcherResponse(url, body=path.read_bytes())
 
     document = weasyprint.HTML(string=html, url_fetcher=fetch).render()
     document.write_pdf()

@@ -1,0 +1,73 @@
+"""Progress reaches Redis on every change and Payload at most once a second (and on every
+stage change), so the admin moves without flooding Payload."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from jobs import runtime
+from jobs.context import ExportCancelled
+from jobs.progress import Progress
+from jobs.state import ExportType, JobState, JobStatus
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def progress(settings, redis, payload):
+    rt = runtime.build(replace(settings, progress_writeback_interval_s=1.0), redis)
+    doc = payload.add("export-requests", {"type": "project-pdf", "project": 17,
+                                          "status": "queued"})
+    state = JobState(job_id="p-1", type=ExportType.PROJECT_PDF, project_id=17,
+                     request_doc_id=doc["id"])
+    rt.store.create(state)
+    clock = Clock()
+    return Progress(rt, state, clock=clock), clock
+
+
+def writes(payload) -> list[tuple[str, int]]:
+    return [(u["stage"], u["progress"]) for _, u in payload.updates]
+
+
+def test_payload_sees_stage_changes_and_at_most_one_update_a_second(progress, payload, redis):
+    tracker, clock = progress
+    tracker.start()
+    for percent in range(10, 20):
+        tracker.report("rendering", percent)
+        clock.now += 0.25
+    assert writes(payload) == [("starting", 0), ("rendering", 10), ("rendering", 14),
+                               ("rendering", 18)]
+    assert tracker.runtime.store.get("p-1").progress == 19  # Redis saw every one
+
+
+def test_progress_never_claims_100_before_success(progress):
+    tracker, _ = progress
+    tracker.start()
+    tracker.report("upload", 100)
+    assert tracker.state.progress == 99
+
+
+def test_every_report_is_a_cancellation_checkpoint(progress, redis):
+    tracker, _ = progress
+    tracker.start()
+    redis.set("export:cancel:p-1", "cancelled by editor@example.com")
+    with pytest.raises(ExportCancelled, match="cancelled by editor@example.com"):
+        tracker.report("rendering", 50)
+
+
+def test_success_is_written_with_the_result(progress, payload):
+    tracker, _ = progress
+    tracker.start()
+    tracker.succeed({"id": 9, "url": "/api/media/file/brief.pdf"})
+    doc = payload.docs("export-requests")[-1]
+    assert (doc["status"], doc["progress"], doc["result"]) == ("succeeded", 100, 9)
+    assert doc["resultUrl"] == "http://payload.test/api/media/file/brief.pdf"
+    assert tracker.state.status is JobStatus.SUCCEEDED
