@@ -59,7 +59,7 @@ def test_every_report_is_a_cancellation_checkpoint(progress, redis):
     tracker, _ = progress
     tracker.start()
     redis.set("export:cancel:p-1", "cancelled by editor@example.com")
-    with pytest.raises(ExportCancelled, match="cancelled by editor@example.com"):
+    with pytest.raises(ExportCancelled, match=r"cancelled by editor@example\.com"):
         tracker.report("rendering", 50)
 
 
