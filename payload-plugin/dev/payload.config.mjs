@@ -51,7 +51,8 @@ export default buildConfig({
   telemetry: false,
   graphQL: { disable: true },
   typescript: { autoGenerate: false },
-  admin: { user: 'users' },
+  // 'default' avatar: the Gravatar one needs the internet.
+  admin: { user: 'users', avatar: 'default' },
   db: sqliteAdapter({
     client: { url: `file:${DATABASE_PATH}` },
     push: true,
