@@ -22,12 +22,11 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
-from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app import tickets
 from app.errors import APIError
-from app.job_lookup import find_job
+from app.job_lookup import lookup_job
 from jobs.state import EVENTS_PREFIX, JobStatus, event_of
 
 logger = logging.getLogger(__name__)
@@ -143,7 +142,7 @@ async def job_events(websocket: WebSocket) -> None:
         await _authorize(websocket, job_id)
         hub: EventHub = websocket.app.state.events
         async with hub.watch(job_id) as watcher:
-            state = await run_in_threadpool(find_job, services, job_id)
+            state = await lookup_job(services, job_id)
             first = event_of(state)
             await websocket.send_text(json.dumps(first))
             if first["status"] not in TERMINAL:
@@ -166,7 +165,7 @@ async def _authorize(websocket: WebSocket, job_id: str) -> None:
         return
     auth = websocket.app.state.auth
     caller = await auth.caller(websocket)
-    state = await run_in_threadpool(find_job, websocket.app.state.services, job_id)
+    state = await lookup_job(websocket.app.state.services, job_id)
     await auth.require_project(caller, state.project_id)
 
 

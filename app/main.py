@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis.asyncio as aioredis
 from redis import Redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -104,8 +105,9 @@ def create_app(
         app.state.services = services
         app.state.auth = Authenticator(cms, resolved)
         app.state.ticket_key = tickets.ticket_key(str(resolved.payload_api_key))
-        hub_url = resolved.redis_url if redis is None else redis_url_of(connection)
-        app.state.events = EventHub(hub_url or "")
+        redis_url = (resolved.redis_url if redis is None else redis_url_of(connection)) or ""
+        services.aredis = connect_async_redis(redis_url)
+        app.state.events = EventHub(redis_url)
         await app.state.events.start()
         sweeper = asyncio.create_task(sweep_forever(services.runtime), name="sweeper")
         app.state.mcp = mcp.session_manager(resolved)
@@ -118,12 +120,22 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await app.state.events.stop()
+            await services.aredis.aclose()
             cms.session.close()
             if redis is None:
                 connection.close()
 
     return Starlette(
         routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan
+    )
+
+
+def connect_async_redis(url: str) -> aioredis.Redis:
+    """The event loop's own Redis client, for hot reads without a thread hop."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
     )
 
 

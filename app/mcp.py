@@ -72,7 +72,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.auth import Authenticator, Caller
 from app.errors import APIError, handlers
-from app.job_lookup import find_job
+from app.job_lookup import lookup_job
 from app.routes import authenticator_of, events_url, services_of
 from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
 from app.settings import Settings
@@ -415,7 +415,7 @@ async def _run_tool(
     caller: Caller = request.scope[CALLER_SCOPE_KEY]
     if name == JOB_STATUS:
         status_args = _validate(arguments, JobStatusArgs)
-        state = await run_in_threadpool(find_job, services_of(request), status_args.jobId)
+        state = await lookup_job(services_of(request), status_args.jobId)
         await authenticator_of(request).require_project(caller, state.project_id)
         args: WaitArgs = status_args
     else:
@@ -467,7 +467,7 @@ async def _follow(
 
 async def _poll(services: Services, state: JobState) -> JobState:
     try:
-        return await run_in_threadpool(find_job, services, state.job_id)
+        return await lookup_job(services, state.job_id)
     except (RedisError, CMSError, APIError) as exc:
         logger.warning("job %s: could not read its state while waiting: %s", state.job_id, exc)
         return state

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from app.auth import Authenticator
 from app.errors import APIError
 from app.events import events_path
-from app.job_lookup import find_job
+from app.job_lookup import lookup_job
 from app.schemas import (
     PdfExportRequest,
     VideoExportRequest,
@@ -113,7 +113,7 @@ async def export_video(request: Request) -> Response:
 async def get_job(request: Request) -> Response:
     caller = await authenticator_of(request).caller(request)
     job_id = request.path_params["job_id"]
-    state = await run_in_threadpool(find_job, services_of(request), job_id)
+    state = await lookup_job(services_of(request), job_id)
     await authenticator_of(request).require_project(caller, state.project_id)
     return JSONResponse({**state.public(), "eventsUrl": events_url(request, state.job_id)})
 
@@ -122,7 +122,7 @@ async def cancel_job(request: Request) -> Response:
     """Stop a job: a queued one never starts, a running one stops at its next checkpoint."""
     caller = await authenticator_of(request).caller(request)
     services = services_of(request)
-    state = await run_in_threadpool(find_job, services, request.path_params["job_id"])
+    state = await lookup_job(services, request.path_params["job_id"])
     await authenticator_of(request).require_project(caller, state.project_id)
     try:
         state = await run_in_threadpool(

@@ -36,6 +36,7 @@ class Services:
     settings: Settings
     redis: Redis
     cms: PayloadClient
+    aredis: Any = None  # redis.asyncio.Redis for the event loop's hot reads, when open
     _service_user: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     @property

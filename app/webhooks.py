@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 
 from app.errors import APIError
 from app.events import events_path
-from app.job_lookup import JOB_ID, find_job
+from app.job_lookup import JOB_ID, lookup_job
 from app.routes import read_body, services_of
 from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
 from app.submissions import Services, new_job_id
@@ -255,7 +255,7 @@ async def payload_ticket(request: Request) -> Response:
     job_id = data.get("jobId")
     if not isinstance(job_id, str) or not JOB_ID.match(job_id):
         raise APIError(422, "invalid_field", "jobId must be a job id", field="jobId")
-    state = await run_in_threadpool(find_job, services, job_id)
+    state = await lookup_job(services, job_id)
     doc_id = data.get("exportRequestId")
     if doc_id is not None and str(state.request_doc_id) != str(doc_id):
         raise APIError(
