@@ -94,8 +94,9 @@ async def cms_error(request: Request, exc: Exception) -> Response:
 
 async def quota_exceeded(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, QuotaExceeded)
-    return error_response(429, "too_many_exports", exc.message,
-                          headers={"Retry-After": str(exc.retry_after_s)})
+    return error_response(
+        429, "too_many_exports", exc.message, headers={"Retry-After": str(exc.retry_after_s)}
+    )
 
 
 async def redis_error(request: Request, exc: Exception) -> Response:

@@ -27,7 +27,8 @@ def check_video_request(
         preset_named(body.preset)
         project = cms.get(settings.collections.projects, body.projectId, depth=1)
         plan = plan_for(
-            {"preset": body.preset, "timeline": body.timeline}, project,
+            {"preset": body.preset, "timeline": body.timeline},
+            project,
             max_seconds=settings.limits.max_video_seconds,
         )
     except TimelineError as exc:

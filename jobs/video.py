@@ -40,8 +40,14 @@ def build(ctx: ExportContext, *, engine: VideoEngine | None = None) -> Artifact:
     except TimelineError as exc:
         raise ExportError(f"the timeline cannot be rendered: {exc.message}") from exc
     engine = engine or engine_for(ctx.settings)
-    logger.info("job %s: %s engine, preset %s, %.1f s from %d media items", ctx.job.job_id,
-                engine.name, plan.preset.name, plan.duration_s, len(plan.sources))
+    logger.info(
+        "job %s: %s engine, preset %s, %.1f s from %d media items",
+        ctx.job.job_id,
+        engine.name,
+        plan.preset.name,
+        plan.duration_s,
+        len(plan.sources),
+    )
     result = engine.render(render_request(ctx, plan, engine))
     title = str(project.get("title") or f"project-{ctx.project_id}")
     return Artifact(
@@ -63,9 +69,13 @@ def render_request(ctx: ExportContext, plan: RenderPlan, engine: VideoEngine) ->
         return ctx.progress.cancel_reason() is not None
 
     return RenderRequest(
-        job_id=ctx.job.job_id, plan=plan, workdir=ctx.workdir,
+        job_id=ctx.job.job_id,
+        plan=plan,
+        workdir=ctx.workdir,
         progress=StageProgress(ctx.progress.report, engine.stages),
-        fetch_media=fetch, media_url=media_url, should_stop=should_stop,
+        fetch_media=fetch,
+        media_url=media_url,
+        should_stop=should_stop,
     )
 
 

@@ -72,20 +72,40 @@ class Preset:
     def describe(self) -> dict[str, Any]:
         """The preset as the transcoding service and the result's metadata see it."""
         return {
-            "name": self.name, "container": self.container,
-            "videoCodec": self.video_codec, "width": self.width, "height": self.height,
-            "fps": self.fps, "videoBitrateKbps": self.video_bitrate_kbps,
-            "h264Profile": self.h264_profile, "audioCodec": self.audio_codec,
-            "audioBitrateKbps": self.audio_bitrate_kbps, "sampleRateHz": self.sample_rate_hz,
+            "name": self.name,
+            "container": self.container,
+            "videoCodec": self.video_codec,
+            "width": self.width,
+            "height": self.height,
+            "fps": self.fps,
+            "videoBitrateKbps": self.video_bitrate_kbps,
+            "h264Profile": self.h264_profile,
+            "audioCodec": self.audio_codec,
+            "audioBitrateKbps": self.audio_bitrate_kbps,
+            "sampleRateHz": self.sample_rate_hz,
             "channels": self.channels,
         }
 
 
-def _h264(name: str, width: int, height: int, video_kbps: int, audio_kbps: int,
-          profile: Literal["main", "high"]) -> Preset:
-    return Preset(name=name, container="mp4", video_codec="h264", width=width, height=height,
-                  fps=30, video_bitrate_kbps=video_kbps, h264_profile=profile,
-                  audio_bitrate_kbps=audio_kbps)
+def _h264(
+    name: str,
+    width: int,
+    height: int,
+    video_kbps: int,
+    audio_kbps: int,
+    profile: Literal["main", "high"],
+) -> Preset:
+    return Preset(
+        name=name,
+        container="mp4",
+        video_codec="h264",
+        width=width,
+        height=height,
+        fps=30,
+        video_bitrate_kbps=video_kbps,
+        h264_profile=profile,
+        audio_bitrate_kbps=audio_kbps,
+    )
 
 
 PRESETS: dict[str, Preset] = {
@@ -94,17 +114,27 @@ PRESETS: dict[str, Preset] = {
         _h264("1080p-h264", 1920, 1080, 8_000, 192, "high"),
         _h264("720p-h264", 1280, 720, 5_000, 160, "high"),
         _h264("360p-h264", 640, 360, 1_000, 128, "main"),
-        Preset(name="audio-aac", container="m4a", video_codec=None, width=0, height=0,
-               fps=0, video_bitrate_kbps=0, h264_profile=None, audio_bitrate_kbps=192),
+        Preset(
+            name="audio-aac",
+            container="m4a",
+            video_codec=None,
+            width=0,
+            height=0,
+            fps=0,
+            video_bitrate_kbps=0,
+            h264_profile=None,
+            audio_bitrate_kbps=192,
+        ),
     )
 }
 
 
 # -- schema ------------------------------------------------------------------------------
 
-MediaId = Annotated[StrictInt, Field(gt=0)] | Annotated[
-    str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", strict=True)
-]
+MediaId = (
+    Annotated[StrictInt, Field(gt=0)]
+    | Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", strict=True)]
+)
 Seconds = Annotated[float, Field(ge=0, strict=True, allow_inf_nan=False)]
 
 
@@ -292,8 +322,9 @@ def plan_for(params: Mapping[str, Any], project: Doc, *, max_seconds: int) -> Re
         return resolve_plan(parse_timeline(own), preset, project, max_seconds=max_seconds)
     except TimelineError as exc:
         raise TimelineError(
-            exc.field, f"{exc.detail} (in project {project.get('id')}'s own timeline, "
-            "used because the request has none)"
+            exc.field,
+            f"{exc.detail} (in project {project.get('id')}'s own timeline, "
+            "used because the request has none)",
         ) from exc
 
 
@@ -309,8 +340,9 @@ def resolve_plan(
     total = sum(segment.duration_s for segment in segments)
     _check_duration(segments, total, max_seconds)
     cues = tuple(_audio_cue(i, item, media, total) for i, item in enumerate(timeline.audio))
-    return RenderPlan(preset=preset, segments=tuple(segments), audio=cues,
-                      timeline=timeline.to_json())
+    return RenderPlan(
+        preset=preset, segments=tuple(segments), audio=cues, timeline=timeline.to_json()
+    )
 
 
 class ProjectMedia:
@@ -337,8 +369,9 @@ class ProjectMedia:
         source = source_of(doc)
         if source.kind not in allowed:
             raise TimelineError(
-                field, f"{source.label} is {source.mime_type or 'of no known type'}; "
-                f"this needs {' or '.join(allowed)}"
+                field,
+                f"{source.label} is {source.mime_type or 'of no known type'}; "
+                f"this needs {' or '.join(allowed)}",
             )
         return source
 
@@ -348,10 +381,14 @@ def source_of(doc: Doc) -> Source:
     duration = doc.get("duration")
     size = doc.get("filesize")
     return Source(
-        media_id=doc["id"], kind=mime_type.split("/", 1)[0],
-        url=str(doc.get("url") or ""), filename=str(doc.get("filename") or "no filename"),
-        mime_type=mime_type, filesize=size if isinstance(size, int) else None,
-        duration_s=float(duration) if isinstance(duration, int | float) else None, doc=doc,
+        media_id=doc["id"],
+        kind=mime_type.split("/", 1)[0],
+        url=str(doc.get("url") or ""),
+        filename=str(doc.get("filename") or "no filename"),
+        mime_type=mime_type,
+        filesize=size if isinstance(size, int) else None,
+        duration_s=float(duration) if isinstance(duration, int | float) else None,
+        doc=doc,
     )
 
 
@@ -366,17 +403,22 @@ def _clip_segment(index: int, clip: ClipSpec, media: ProjectMedia) -> ClipSegmen
             f"{field}.out",
             f"{clip.out:g} is past the end of {source.label}, which lasts {known:g} s",
         )
-    return ClipSegment(source=source, in_s=clip.in_, out_s=clip.out,
-                       fade_in=clip.transition == "fade", clip_index=index)
+    return ClipSegment(
+        source=source,
+        in_s=clip.in_,
+        out_s=clip.out,
+        fade_in=clip.transition == "fade",
+        clip_index=index,
+    )
 
 
 def _audio_cue(index: int, item: AudioSpec, media: ProjectMedia, total_s: float) -> AudioCue:
     field = f"timeline.audio[{index}]"
     source = media.source(item.mediaId, f"{field}.mediaId", ("audio", "video"))
     if item.start >= total_s:
-        raise TimelineError(f"{field}.start",
-                            f"{item.start:g} is at or after the end of the video "
-                            f"({total_s:g} s)")
+        raise TimelineError(
+            f"{field}.start", f"{item.start:g} is at or after the end of the video ({total_s:g} s)"
+        )
     return AudioCue(source=source, start_s=item.start, gain_db=item.gain, audio_index=index)
 
 
@@ -384,8 +426,10 @@ def _insert_titles(clips: list[ClipSegment], titles: list[TitleSpec]) -> list[Se
     clips_total = sum(clip.duration_s for clip in clips)
     for index, title in enumerate(titles):
         if title.at > clips_total + EPSILON_S:
-            raise TimelineError(f"timeline.titles[{index}].at",
-                                f"{title.at:g} is after the end of the clips ({clips_total:g} s)")
+            raise TimelineError(
+                f"timeline.titles[{index}].at",
+                f"{title.at:g} is after the end of the clips ({clips_total:g} s)",
+            )
     pending = deque(sorted(enumerate(titles), key=lambda item: item[1].at))
     segments: list[Segment] = []
     position = 0.0
@@ -412,8 +456,11 @@ def _check_duration(segments: list[Segment], total_s: float, max_seconds: int) -
     for segment in segments:
         position += segment.duration_s
         if position > max_seconds:
-            culprit = (segment.field if isinstance(segment, ClipSegment)
-                       else f"timeline.titles[{segment.title_index}]")
+            culprit = (
+                segment.field
+                if isinstance(segment, ClipSegment)
+                else f"timeline.titles[{segment.title_index}]"
+            )
             break
     raise TimelineError(
         "timeline",

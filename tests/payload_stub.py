@@ -283,11 +283,20 @@ def png_bytes(width: int = 64, height: int = 48, color: str = "navy") -> bytes:
 
 def lexical(*paragraphs: str) -> dict[str, Any]:
     """A Lexical rich-text value with one paragraph per string, as Payload stores it."""
-    return {"root": {"type": "root", "version": 1, "children": [
-        {"type": "paragraph", "version": 1,
-         "children": [{"type": "text", "text": text, "format": 0, "version": 1}]}
-        for text in paragraphs
-    ]}}
+    return {
+        "root": {
+            "type": "root",
+            "version": 1,
+            "children": [
+                {
+                    "type": "paragraph",
+                    "version": 1,
+                    "children": [{"type": "text", "text": text, "format": 0, "version": 1}],
+                }
+                for text in paragraphs
+            ],
+        }
+    }
 
 
 def seed(stub: PayloadStub) -> None:
@@ -296,19 +305,33 @@ def seed(stub: PayloadStub) -> None:
     stub.add_user(EDITOR_KEY, 2, "editor@example.com", ["editor"])
     stub.add_user(OUTSIDER_KEY, 3, "outsider@example.com", ["editor"])
     stub.add_user(GUEST_KEY, 4, "guest@example.com", ["guest"])
-    cover = stub.add_media_file("cover.png", png_bytes(), "image/png",
-                                width=64, height=48, alt="Cover")
-    still = stub.add_media_file("still.png", png_bytes(color="teal"), "image/png",
-                                width=64, height=48, alt="Still")
-    stub.add("projects", {
-        "id": 17, "title": "The Lighthouse Keeper",
-        "logline": "A keeper finds a message in the lamp.",
-        "summary": lexical("The storm arrives on the third night."),
-        "coverImage": cover["id"], "media": [cover["id"], still["id"]],
-        "timeline": {"clips": []}, "editors": [2],
-    })
+    cover = stub.add_media_file(
+        "cover.png", png_bytes(), "image/png", width=64, height=48, alt="Cover"
+    )
+    still = stub.add_media_file(
+        "still.png", png_bytes(color="teal"), "image/png", width=64, height=48, alt="Still"
+    )
+    stub.add(
+        "projects",
+        {
+            "id": 17,
+            "title": "The Lighthouse Keeper",
+            "logline": "A keeper finds a message in the lamp.",
+            "summary": lexical("The storm arrives on the third night."),
+            "coverImage": cover["id"],
+            "media": [cover["id"], still["id"]],
+            "timeline": {"clips": []},
+            "editors": [2],
+        },
+    )
     for order, kind in enumerate(("script", "story", "treatment"), start=1):
-        stub.add("scripts", {
-            "title": f"Draft {order}: {kind}", "project": 17, "kind": kind, "order": order,
-            "body": lexical(f"This is the {kind} of the keeper."),
-        })
+        stub.add(
+            "scripts",
+            {
+                "title": f"Draft {order}: {kind}",
+                "project": 17,
+                "kind": kind,
+                "order": order,
+                "body": lexical(f"This is the {kind} of the keeper."),
+            },
+        )

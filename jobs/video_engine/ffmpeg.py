@@ -39,8 +39,11 @@ def ffmpeg_exe() -> str:
 def has_filter(ffmpeg: str, name: str) -> bool:
     """Whether this ffmpeg build has the filter `name` (drawtext needs libfreetype)."""
     listing = subprocess.run(
-        [ffmpeg, "-hide_banner", "-filters"], capture_output=True, text=True,
-        timeout=PROBE_TIMEOUT_S, check=False,
+        [ffmpeg, "-hide_banner", "-filters"],
+        capture_output=True,
+        text=True,
+        timeout=PROBE_TIMEOUT_S,
+        check=False,
     ).stdout
     return any(line.split()[1:2] == [name] for line in listing.splitlines())
 
@@ -64,7 +67,11 @@ def probe_input(ffmpeg: str, path: Path) -> InputInfo:
     """Describe a source by parsing `ffmpeg -i` (which exits 1: no output was asked for)."""
     completed = subprocess.run(
         [ffmpeg, "-hide_banner", "-nostdin", "-i", str(path)],
-        capture_output=True, text=True, errors="replace", timeout=PROBE_TIMEOUT_S, check=False,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=PROBE_TIMEOUT_S,
+        check=False,
     )
     return parse_input_info(completed.stderr)
 

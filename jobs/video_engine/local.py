@@ -90,12 +90,17 @@ class LocalEngine:
         drawtext = self._use_drawtext
         if drawtext is None:
             drawtext = has_filter(ffmpeg, "drawtext")
-        graph = FilterGraph(request.plan, files, infos, request.workdir,
-                            font=self._font, drawtext=drawtext)
+        graph = FilterGraph(
+            request.plan, files, infos, request.workdir, font=self._font, drawtext=drawtext
+        )
         output = request.workdir / f"render{request.plan.preset.extension}"
         command = [ffmpeg, *graph.arguments(output, x264_speed=self._x264_speed)]
-        logger.info("job %s: rendering %d segments, %.1f s, with local ffmpeg",
-                    request.job_id, len(request.plan.segments), request.plan.duration_s)
+        logger.info(
+            "job %s: rendering %d segments, %.1f s, with local ffmpeg",
+            request.job_id,
+            len(request.plan.segments),
+            request.plan.duration_s,
+        )
         self._run(command, request)
         try:
             info = probe_mp4(output)
@@ -121,8 +126,12 @@ class LocalEngine:
         log_path = request.workdir / "ffmpeg.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                cwd=request.workdir, text=True,
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                cwd=request.workdir,
+                text=True,
             )
             with self._lock:
                 self._process = process
@@ -161,8 +170,10 @@ class LocalEngine:
         if request.should_stop():
             self._cancelled.set()
         if self._cancelled.is_set():
-            raise RenderCancelled("the video export was stopped before it finished; "
-                                  "ffmpeg was stopped and nothing was uploaded")
+            raise RenderCancelled(
+                "the video export was stopped before it finished; "
+                "ffmpeg was stopped and nothing was uploaded"
+            )
 
 
 def check_sources(plan: RenderPlan, infos: Mapping[str, InputInfo]) -> None:
@@ -171,8 +182,9 @@ def check_sources(plan: RenderPlan, infos: Mapping[str, InputInfo]) -> None:
         if isinstance(segment, ClipSegment) and segment.source.kind == "video":
             info = _info_of(segment.source, infos, segment.field)
             if info.video_codec is None:
-                raise VideoEngineError(f"{segment.field}.mediaId: {segment.source.label} "
-                                       "has no video stream")
+                raise VideoEngineError(
+                    f"{segment.field}.mediaId: {segment.source.label} has no video stream"
+                )
             duration = info.duration_s
             if duration is not None and segment.out_s > duration + DURATION_TOLERANCE_S:
                 raise VideoEngineError(
@@ -223,10 +235,17 @@ class FilterGraph:
     def arguments(self, output: Path, *, x264_speed: str) -> list[str]:
         video_label, audio_label = self._build()
         return [
-            "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-            "-progress", "pipe:1", "-nostats",
+            "-hide_banner",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "error",
+            "-progress",
+            "pipe:1",
+            "-nostats",
             *self.inputs,
-            "-filter_complex", ";".join(self.filters),
+            "-filter_complex",
+            ";".join(self.filters),
             *self._output_options(video_label, audio_label, x264_speed),
             str(output),
         ]
@@ -268,8 +287,9 @@ class FilterGraph:
     def _still(self, index: int, path: str, duration: float, *, fade: bool) -> str | None:
         if not self.preset.has_video:
             return None
-        source = self._input("-loop", "1", "-framerate", str(self.preset.fps),
-                             "-t", _s(duration), "-i", path)
+        source = self._input(
+            "-loop", "1", "-framerate", str(self.preset.fps), "-t", _s(duration), "-i", path
+        )
         return self._normalise(index, f"[{source}:v:0]", duration, fade=fade)
 
     def _normalise(self, index: int, label: str, duration: float, *, fade: bool) -> str:
@@ -298,8 +318,14 @@ class FilterGraph:
         return f"[a{index}]"
 
     def _silence(self, duration: float) -> str:
-        source = self._input("-f", "lavfi", "-t", _s(duration), "-i",
-                             f"anullsrc=r={self.preset.sample_rate_hz}:cl=stereo")
+        source = self._input(
+            "-f",
+            "lavfi",
+            "-t",
+            _s(duration),
+            "-i",
+            f"anullsrc=r={self.preset.sample_rate_hz}:cl=stereo",
+        )
         return f"[{source}:a:0]"
 
     def _title(self, index: int, title: TitleSegment) -> str:
@@ -307,20 +333,31 @@ class FilterGraph:
         size = max(8, p.height // TITLE_FONT_FRACTION)
         text = textwrap.fill(title.text, width=max(12, int(p.width / (size * 0.6))))
         if not self.drawtext:
-            image = render_title_png(self.workdir / f"title-{index}.png", text, p.width,
-                                     p.height, font=self.font, size=size)
+            image = render_title_png(
+                self.workdir / f"title-{index}.png",
+                text,
+                p.width,
+                p.height,
+                font=self.font,
+                size=size,
+            )
             return self._still(index, str(image), title.duration_s, fade=False) or ""
         # Files named relative to ffmpeg's working folder need no filter-graph escaping.
         (self.workdir / f"title-{index}.txt").write_text(text, encoding="utf-8")
         font = self.workdir / "title-font.ttf"
         if not font.exists():
             shutil.copyfile(self.font, font)
-        source = self._input("-f", "lavfi", "-i",
-                             f"color=c=black:s={p.width}x{p.height}:r={p.fps}"
-                             f":d={_s(title.duration_s)}")
-        drawn = (f"[{source}:v:0]drawtext=fontfile=title-font.ttf:textfile=title-{index}.txt"
-                 f":expansion=none:fontcolor=white:fontsize={size}:line_spacing={size // 3}"
-                 ":x=(w-text_w)/2:y=(h-text_h)/2,")
+        source = self._input(
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=black:s={p.width}x{p.height}:r={p.fps}:d={_s(title.duration_s)}",
+        )
+        drawn = (
+            f"[{source}:v:0]drawtext=fontfile=title-font.ttf:textfile=title-{index}.txt"
+            f":expansion=none:fontcolor=white:fontsize={size}:line_spacing={size // 3}"
+            ":x=(w-text_w)/2:y=(h-text_h)/2,"
+        )
         return self._normalise(index, drawn, title.duration_s, fade=False)
 
     def _mix(self, joined: str) -> str:
@@ -337,24 +374,54 @@ class FilterGraph:
                 f"adelay=delays={round(cue.start_s * 1000)}:all=1{label}"
             )
             cues.append(label)
-        self.filters.append(f"{joined}{''.join(cues)}amix=inputs={len(cues) + 1}"
-                            ":duration=first:dropout_transition=0:normalize=0[aout]")
+        self.filters.append(
+            f"{joined}{''.join(cues)}amix=inputs={len(cues) + 1}"
+            ":duration=first:dropout_transition=0:normalize=0[aout]"
+        )
         return "[aout]"
 
     def _output_options(
         self, video_label: str | None, audio_label: str, x264_speed: str
     ) -> list[str]:
         p = self.preset
-        audio = ["-map", audio_label, "-c:a", "aac", "-b:a", f"{p.audio_bitrate_kbps}k",
-                 "-ar", str(p.sample_rate_hz), "-ac", str(p.channels)]
+        audio = [
+            "-map",
+            audio_label,
+            "-c:a",
+            "aac",
+            "-b:a",
+            f"{p.audio_bitrate_kbps}k",
+            "-ar",
+            str(p.sample_rate_hz),
+            "-ac",
+            str(p.channels),
+        ]
         container = ["-t", _s(self.plan.duration_s), "-movflags", "+faststart", "-f", "mp4"]
         if video_label is None:
             return ["-vn", *audio, *container]
         kbps = p.video_bitrate_kbps
-        video = ["-map", video_label, "-c:v", "libx264", "-preset", x264_speed,
-                 "-profile:v", p.h264_profile or "high", "-pix_fmt", "yuv420p",
-                 "-r", str(p.fps), "-g", str(p.fps * 2), "-b:v", f"{kbps}k",
-                 "-maxrate", f"{kbps}k", "-bufsize", f"{kbps * 2}k"]
+        video = [
+            "-map",
+            video_label,
+            "-c:v",
+            "libx264",
+            "-preset",
+            x264_speed,
+            "-profile:v",
+            p.h264_profile or "high",
+            "-pix_fmt",
+            "yuv420p",
+            "-r",
+            str(p.fps),
+            "-g",
+            str(p.fps * 2),
+            "-b:v",
+            f"{kbps}k",
+            "-maxrate",
+            f"{kbps}k",
+            "-bufsize",
+            f"{kbps * 2}k",
+        ]
         return [*video, *audio, *container]
 
 
@@ -367,8 +434,13 @@ def render_title_png(
     image = Image.new("RGB", (width, height), "black")
     typeface = ImageFont.truetype(str(font), size)
     ImageDraw.Draw(image).multiline_text(
-        (width / 2, height / 2), text, font=typeface, fill="white", anchor="mm",
-        align="center", spacing=size // 3,
+        (width / 2, height / 2),
+        text,
+        font=typeface,
+        fill="white",
+        anchor="mm",
+        align="center",
+        spacing=size // 3,
     )
     image.save(path, format="PNG")
     return path

@@ -17,8 +17,16 @@ from typing import BinaryIO
 MAX_MOOV_BYTES = 64 * 1024**2
 CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
 CODECS = {
-    b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc", b"vp09": "vp9",
-    b"av01": "av1", b"mp4a": "aac", b"Opus": "opus", b"ac-3": "ac3", b"mp4v": "mpeg4",
+    b"avc1": "h264",
+    b"avc3": "h264",
+    b"hvc1": "hevc",
+    b"hev1": "hevc",
+    b"vp09": "vp9",
+    b"av01": "av1",
+    b"mp4a": "aac",
+    b"Opus": "opus",
+    b"ac-3": "ac3",
+    b"mp4v": "mpeg4",
 }
 
 
@@ -101,8 +109,8 @@ def _box_header(data: bytes, remaining: int) -> tuple[int, bytes, int]:
 def _boxes(data: bytes) -> Iterator[tuple[bytes, bytes]]:
     offset = 0
     while offset + 8 <= len(data):
-        size, kind, header = _box_header(data[offset:offset + 16], len(data) - offset)
-        yield kind, data[offset + header:offset + size]
+        size, kind, header = _box_header(data[offset : offset + 16], len(data) - offset)
+        yield kind, data[offset + header : offset + size]
         offset += size
 
 

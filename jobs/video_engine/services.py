@@ -104,8 +104,9 @@ class HttpJobService:
         return f"HttpJobService({self.name!r}, {self.jobs_url!r})"
 
     def submit(self, body: Mapping[str, Any], *, idempotency_key: str) -> RemoteJob:
-        response = self._call("POST", self.jobs_url, json=dict(body),
-                              headers={"Idempotency-Key": idempotency_key})
+        response = self._call(
+            "POST", self.jobs_url, json=dict(body), headers={"Idempotency-Key": idempotency_key}
+        )
         return self._job_of(response)
 
     def status(self, remote_id: str) -> RemoteJob:
@@ -128,11 +129,15 @@ class HttpJobService:
         return f"{self.jobs_url}/{quote(remote_id, safe='')}"
 
     def _call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        headers = {"Accept": "application/json", **kwargs.pop("headers", {}),
-                   **self.authorization_for(url)}
+        headers = {
+            "Accept": "application/json",
+            **kwargs.pop("headers", {}),
+            **self.authorization_for(url),
+        }
         try:
-            response = self._session.request(method, url, headers=headers,
-                                             timeout=self._timeout, **kwargs)
+            response = self._session.request(
+                method, url, headers=headers, timeout=self._timeout, **kwargs
+            )
         except requests.RequestException as exc:
             raise VideoServiceUnavailable(
                 f"{self.name} at {self.base_url} did not answer {method} "
@@ -140,9 +145,11 @@ class HttpJobService:
             ) from exc
         if response.status_code >= 400:
             kind = VideoServiceUnavailable if response.status_code >= 500 else VideoServiceError
-            raise kind(f"{self.name} answered {response.status_code} to {method} "
-                       f"{url.removeprefix(self.base_url)}: {_message_of(response)}",
-                       status=response.status_code)
+            raise kind(
+                f"{self.name} answered {response.status_code} to {method} "
+                f"{url.removeprefix(self.base_url)}: {_message_of(response)}",
+                status=response.status_code,
+            )
         return response
 
     def _job_of(self, response: requests.Response) -> RemoteJob:
@@ -159,7 +166,8 @@ class HttpJobService:
         error = body.get("error")
         output = body.get("output")
         return RemoteJob(
-            id=str(body["id"]), state=str(body["state"]),
+            id=str(body["id"]),
+            state=str(body["state"]),
             progress=_fraction(body.get("progress")),
             error=_message_from(error) if error else None,
             output=output if isinstance(output, dict) else None,
@@ -218,11 +226,20 @@ class OutputDownloader:
 
     def download(self, url: str, target: Path, *, expected_size: int | None) -> DownloadResult:
         try:
-            response = open_stream(self._session, url, policy=self._policy,
-                                   headers_for=self._headers_for, timeout=self._timeout)
+            response = open_stream(
+                self._session,
+                url,
+                policy=self._policy,
+                headers_for=self._headers_for,
+                timeout=self._timeout,
+            )
             with response, target.open("wb") as out:
-                chunks = iter_checked(response, url=response.url, max_bytes=self._max_bytes,
-                                      expected_size=expected_size)
+                chunks = iter_checked(
+                    response,
+                    url=response.url,
+                    max_bytes=self._max_bytes,
+                    expected_size=expected_size,
+                )
                 return copy_to(chunks, out)
         except CMSError as exc:
             raise VideoServiceError(f"could not download the transcoded video: {exc}") from exc
@@ -273,29 +290,56 @@ class ServicesEngine:
         session = session or requests.Session()
         token = str(video.token) if video.token is not None else None
         timeout = (settings.http_connect_timeout_s, settings.http_read_timeout_s)
-        processing = HttpJobService("video-processing service", video.processing_url,
-                                    video.processing_path, session=session, token=token,
-                                    timeout=timeout)
-        transcoding = HttpJobService("transcoding service", video.transcoding_url,
-                                     video.transcoding_path, session=session, token=token,
-                                     timeout=timeout)
+        processing = HttpJobService(
+            "video-processing service",
+            video.processing_url,
+            video.processing_path,
+            session=session,
+            token=token,
+            timeout=timeout,
+        )
+        transcoding = HttpJobService(
+            "transcoding service",
+            video.transcoding_url,
+            video.transcoding_path,
+            session=session,
+            token=token,
+            timeout=timeout,
+        )
         origins = {processing.origin, transcoding.origin, *settings.allowed_media_origins}
 
         def headers_for(url: str) -> dict[str, str]:
-            return {"Accept-Encoding": "identity", **processing.authorization_for(url),
-                    **transcoding.authorization_for(url)}
+            return {
+                "Accept-Encoding": "identity",
+                **processing.authorization_for(url),
+                **transcoding.authorization_for(url),
+            }
 
         downloader = OutputDownloader(
-            session, FetchPolicy(allowed_origins=frozenset(origins)), timeout=timeout,
-            max_bytes=settings.limits.max_file_bytes, headers_for=headers_for,
+            session,
+            FetchPolicy(allowed_origins=frozenset(origins)),
+            timeout=timeout,
+            max_bytes=settings.limits.max_file_bytes,
+            headers_for=headers_for,
         )
         return cls(
-            processing, transcoding, downloader,
-            render_timing=PollTiming(video.poll_interval_s, video.poll_max_interval_s,
-                                     video.render_timeout_s, "VIDEO_RENDER_TIMEOUT_S"),
-            transcode_timing=PollTiming(video.poll_interval_s, video.poll_max_interval_s,
-                                        video.transcode_timeout_s, "VIDEO_TRANSCODE_TIMEOUT_S"),
-            clock=clock, sleep=sleep,
+            processing,
+            transcoding,
+            downloader,
+            render_timing=PollTiming(
+                video.poll_interval_s,
+                video.poll_max_interval_s,
+                video.render_timeout_s,
+                "VIDEO_RENDER_TIMEOUT_S",
+            ),
+            transcode_timing=PollTiming(
+                video.poll_interval_s,
+                video.poll_max_interval_s,
+                video.transcode_timeout_s,
+                "VIDEO_TRANSCODE_TIMEOUT_S",
+            ),
+            clock=clock,
+            sleep=sleep,
         )
 
     def cancel(self) -> None:
@@ -305,38 +349,57 @@ class ServicesEngine:
     def render(self, request: RenderRequest) -> RenderResult:
         plan = request.plan
         rendered = self._run_remote(
-            self.processing, render_body(request), key=f"export-{request.job_id}-render",
-            stage="rendering", timing=self.render_timing, request=request,
+            self.processing,
+            render_body(request),
+            key=f"export-{request.job_id}-render",
+            stage="rendering",
+            timing=self.render_timing,
+            request=request,
         )
         rendered_url = _output_url(rendered, self.processing)
         transcoded = self._run_remote(
-            self.transcoding, transcode_body(request, rendered_url, rendered),
-            key=f"export-{request.job_id}-transcode", stage="transcoding",
-            timing=self.transcode_timing, request=request,
+            self.transcoding,
+            transcode_body(request, rendered_url, rendered),
+            key=f"export-{request.job_id}-transcode",
+            stage="transcoding",
+            timing=self.transcode_timing,
+            request=request,
         )
         request.progress("downloading result", 0.0)
         output = transcoded.output or {}
         size = output.get("bytes")
         target = request.workdir / f"video{plan.preset.extension}"
         download = self.downloader.download(
-            _output_url(transcoded, self.transcoding), target,
+            _output_url(transcoded, self.transcoding),
+            target,
             expected_size=size if isinstance(size, int) and size >= 0 else None,
         )
         request.progress("downloading result", 1.0)
-        logger.info("job %s: transcoded video downloaded, %d bytes", request.job_id,
-                    download.bytes)
-        return RenderResult(path=target, info=_info_of(target, output, plan),
-                            sha256=download.sha256)
+        logger.info("job %s: transcoded video downloaded, %d bytes", request.job_id, download.bytes)
+        return RenderResult(
+            path=target, info=_info_of(target, output, plan), sha256=download.sha256
+        )
 
     # -- one remote stage ----------------------------------------------------------------
 
     def _run_remote(
-        self, service: JobService, body: Mapping[str, Any], *, key: str, stage: str,
-        timing: PollTiming, request: RenderRequest,
+        self,
+        service: JobService,
+        body: Mapping[str, Any],
+        *,
+        key: str,
+        stage: str,
+        timing: PollTiming,
+        request: RenderRequest,
     ) -> RemoteJob:
         job = self._submit(service, body, key, timing, request)
-        logger.info("job %s: %s job %s submitted (Idempotency-Key %s)",
-                    request.job_id, service.name, job.id, key)
+        logger.info(
+            "job %s: %s job %s submitted (Idempotency-Key %s)",
+            request.job_id,
+            service.name,
+            job.id,
+            key,
+        )
         try:
             return self._poll(service, job, stage, timing, request)
         except RemoteJobFailed:
@@ -346,7 +409,11 @@ class ServicesEngine:
             raise
 
     def _submit(
-        self, service: JobService, body: Mapping[str, Any], key: str, timing: PollTiming,
+        self,
+        service: JobService,
+        body: Mapping[str, Any],
+        key: str,
+        timing: PollTiming,
         request: RenderRequest,
     ) -> RemoteJob:
         for attempt in range(1, SUBMIT_ATTEMPTS + 1):
@@ -357,13 +424,22 @@ class ServicesEngine:
                 # Safe to repeat: the same key can only ever name the same job.
                 if attempt == SUBMIT_ATTEMPTS:
                     raise
-                logger.warning("job %s: %s; submitting again (attempt %d of %d)",
-                               request.job_id, exc, attempt + 1, SUBMIT_ATTEMPTS)
+                logger.warning(
+                    "job %s: %s; submitting again (attempt %d of %d)",
+                    request.job_id,
+                    exc,
+                    attempt + 1,
+                    SUBMIT_ATTEMPTS,
+                )
                 self._sleep(timing.interval_s * attempt)
         raise AssertionError("unreachable")
 
     def _poll(
-        self, service: JobService, job: RemoteJob, stage: str, timing: PollTiming,
+        self,
+        service: JobService,
+        job: RemoteJob,
+        stage: str,
+        timing: PollTiming,
         request: RenderRequest,
     ) -> RemoteJob:
         deadline = self._clock() + timing.timeout_s
@@ -413,8 +489,9 @@ class ServicesEngine:
             service.cancel(remote_id)
             logger.info("job %s: %s job %s cancelled", job_id, service.name, remote_id)
         except VideoServiceError as exc:
-            logger.warning("job %s: could not cancel %s job %s: %s",
-                           job_id, service.name, remote_id, exc)
+            logger.warning(
+                "job %s: could not cancel %s job %s: %s", job_id, service.name, remote_id, exc
+            )
 
 
 # -- what the services are sent ------------------------------------------------------------
@@ -438,15 +515,23 @@ def render_body(request: RenderRequest) -> dict[str, Any]:
             "titles": list(timeline.get("titles", [])),
         },
         "durationSeconds": round(plan.duration_s, 3),
-        "output": {"video": preset.has_video, "width": preset.width or None,
-                   "height": preset.height or None, "fps": preset.fps or None,
-                   "sampleRateHz": preset.sample_rate_hz},
+        "output": {
+            "video": preset.has_video,
+            "width": preset.width or None,
+            "height": preset.height or None,
+            "fps": preset.fps or None,
+            "sampleRateHz": preset.sample_rate_hz,
+        },
     }
 
 
 def _media_ref(source: Source, request: RenderRequest) -> dict[str, Any]:
-    return {"url": request.media_url(source), "mimeType": source.mime_type,
-            "filename": source.filename, "bytes": source.filesize}
+    return {
+        "url": request.media_url(source),
+        "mimeType": source.mime_type,
+        "filename": source.filename,
+        "bytes": source.filesize,
+    }
 
 
 def transcode_body(request: RenderRequest, input_url: str, rendered: RemoteJob) -> dict[str, Any]:

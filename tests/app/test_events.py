@@ -159,7 +159,8 @@ def test_watchers_of_many_jobs_connecting_at_once_all_hear_their_job(redis, sett
         try:
             async with contextlib.AsyncExitStack() as stack:
                 watchers = await asyncio.gather(
-                    *(stack.enter_async_context(hub.watch(f"job-{n % 5}")) for n in range(20)))
+                    *(stack.enter_async_context(hub.watch(f"job-{n % 5}")) for n in range(20))
+                )
                 for n in range(5):
                     redis.publish(f"export:events:job-{n}", "x")
                 deadline = time.monotonic() + 2

@@ -294,11 +294,13 @@ def test_one_person_has_a_bounded_number_of_unfinished_exports(settings, redis, 
 def test_images_uploaded_inside_rich_text_are_fetched_for_the_brief(client, payload, worker):
     from tests.payload_stub import png_bytes
 
-    inline = payload.add_media_file("inline.png", png_bytes(color="red"), "image/png",
-                                    width=64, height=48)
+    inline = payload.add_media_file(
+        "inline.png", png_bytes(color="red"), "image/png", width=64, height=48
+    )
     script = payload.docs("scripts")[0]
     script["body"]["root"]["children"].append(
-        {"type": "upload", "relationTo": "media", "value": inline["id"], "version": 1})
+        {"type": "upload", "relationTo": "media", "value": inline["id"], "version": 1}
+    )
     job_id = submit(client, "project-pdf", {"projectId": 17}).json()["jobId"]
     run_jobs(worker)
     assert job(client, job_id)["status"] == "succeeded"

@@ -35,10 +35,12 @@ def ids(payload: PayloadStub, media: VideoFiles) -> dict[str, int]:
     project = payload.collections["projects"][17]
     cover, still = project["media"]
     found = {"cover": cover, "still": still}
-    for name, path, mime_type in (("a", media.clip_a, "video/mp4"),
-                                  ("b", media.clip_b, "video/mp4"),
-                                  ("silent", media.silent, "video/mp4"),
-                                  ("tone", media.tone, "audio/mp4")):
+    for name, path, mime_type in (
+        ("a", media.clip_a, "video/mp4"),
+        ("b", media.clip_b, "video/mp4"),
+        ("silent", media.silent, "video/mp4"),
+        ("tone", media.tone, "audio/mp4"),
+    ):
         doc = payload.add_media_file(path.name, path.read_bytes(), mime_type, duration=2.0)
         project["media"].append(doc["id"])
         found[name] = doc["id"]
@@ -61,32 +63,75 @@ CASES: list[tuple[str, Any, str, str]] = [
     ("unknown preset", None, "preset", "'8k-prores' is not a preset"),
     ("empty", {"clips": []}, "timeline.clips", "at least one clip"),
     ("project timeline empty", None, "timeline.clips", "project 17's own timeline"),
-    ("out before in", lambda i: {"clips": [clip(i["a"]), clip(i["b"]), clip(i["a"], 1.5, 1)]},
-     "timeline.clips[2].out", "1 must be after in (1.5)"),
-    ("out equals in", lambda i: {"clips": [clip(i["a"], 1, 1)]},
-     "timeline.clips[0].out", "must be after in"),
-    ("not the project's", lambda i: {"clips": [clip(i["a"]), clip(i["elsewhere"])]},
-     "timeline.clips[1].mediaId", "is not a media item of project 17"),
-    ("not in Payload", lambda i: {"clips": [clip(i["missing"])]},
-     "timeline.clips[0].mediaId", "media 999 was not found in Payload"),
-    ("audio as a clip", lambda i: {"clips": [clip(i["tone"])]},
-     "timeline.clips[0].mediaId", "this needs video or image"),
-    ("image as audio", lambda i: {"clips": [clip(i["a"])],
-                                  "audio": [{"mediaId": i["still"], "start": 0, "gain": 0}]},
-     "timeline.audio[0].mediaId", "this needs audio or video"),
-    ("past the source", lambda i: {"clips": [clip(i["a"], 0, 3)]},
-     "timeline.clips[0].out", "past the end of"),
-    ("over the limit", lambda i: {"clips": [clip(i["still"], 0, 20), clip(i["cover"], 0, 20)]},
-     "timeline", "over EXPORT_MAX_VIDEO_SECONDS (30 s); it passes the limit at timeline.clips[1]"),
-    ("not a number", lambda i: {"clips": [clip(i["a"], "0")]},
-     "timeline.clips[0].in", "valid number"),
-    ("unknown field", lambda i: {"clips": [clip(i["a"], speed=2)]},
-     "timeline.clips[0].speed", "not a field a timeline accepts"),
+    (
+        "out before in",
+        lambda i: {"clips": [clip(i["a"]), clip(i["b"]), clip(i["a"], 1.5, 1)]},
+        "timeline.clips[2].out",
+        "1 must be after in (1.5)",
+    ),
+    (
+        "out equals in",
+        lambda i: {"clips": [clip(i["a"], 1, 1)]},
+        "timeline.clips[0].out",
+        "must be after in",
+    ),
+    (
+        "not the project's",
+        lambda i: {"clips": [clip(i["a"]), clip(i["elsewhere"])]},
+        "timeline.clips[1].mediaId",
+        "is not a media item of project 17",
+    ),
+    (
+        "not in Payload",
+        lambda i: {"clips": [clip(i["missing"])]},
+        "timeline.clips[0].mediaId",
+        "media 999 was not found in Payload",
+    ),
+    (
+        "audio as a clip",
+        lambda i: {"clips": [clip(i["tone"])]},
+        "timeline.clips[0].mediaId",
+        "this needs video or image",
+    ),
+    (
+        "image as audio",
+        lambda i: {
+            "clips": [clip(i["a"])],
+            "audio": [{"mediaId": i["still"], "start": 0, "gain": 0}],
+        },
+        "timeline.audio[0].mediaId",
+        "this needs audio or video",
+    ),
+    (
+        "past the source",
+        lambda i: {"clips": [clip(i["a"], 0, 3)]},
+        "timeline.clips[0].out",
+        "past the end of",
+    ),
+    (
+        "over the limit",
+        lambda i: {"clips": [clip(i["still"], 0, 20), clip(i["cover"], 0, 20)]},
+        "timeline",
+        "over EXPORT_MAX_VIDEO_SECONDS (30 s); it passes the limit at timeline.clips[1]",
+    ),
+    (
+        "not a number",
+        lambda i: {"clips": [clip(i["a"], "0")]},
+        "timeline.clips[0].in",
+        "valid number",
+    ),
+    (
+        "unknown field",
+        lambda i: {"clips": [clip(i["a"], speed=2)]},
+        "timeline.clips[0].speed",
+        "not a field a timeline accepts",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("timeline", "field", "words"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("timeline", "field", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_every_problem_is_a_422_naming_the_field(client, payload, ids, timeline, field, words):
     preset = "8k-prores" if field == "preset" else "720p-h264"
     body: dict[str, Any] = {"projectId": 17, "preset": preset}
@@ -119,17 +164,25 @@ def test_a_good_request_is_queued_with_the_checked_timeline(client, payload, ids
     assert response.status_code == 202, response.text
     [doc] = payload.docs("export-requests")
     assert (doc["type"], doc["jobId"]) == ("video", response.json()["jobId"])
-    assert doc["params"] == {"preset": "1080p-h264", "timeline": {
-        "clips": [{"mediaId": ids["a"], "in": 0.0, "out": 2.0, "transition": "cut"}],
-        "audio": [], "titles": []}}
+    assert doc["params"] == {
+        "preset": "1080p-h264",
+        "timeline": {
+            "clips": [{"mediaId": ids["a"], "in": 0.0, "out": 2.0, "transition": "cut"}],
+            "audio": [],
+            "titles": [],
+        },
+    }
 
 
 def test_a_three_clip_video_renders_end_to_end_with_the_local_engine(
     client, payload, ids, worker, redis, settings
 ):
     timeline = {
-        "clips": [clip(ids["a"], 0.5, 2), clip(ids["still"], 0, 1, transition="fade"),
-                  clip(ids["b"], 0, 1.5)],
+        "clips": [
+            clip(ids["a"], 0.5, 2),
+            clip(ids["still"], 0, 1, transition="fade"),
+            clip(ids["b"], 0, 1.5),
+        ],
         "audio": [{"mediaId": ids["tone"], "start": 0.5, "gain": -6}],
         "titles": [{"text": "The Lighthouse Keeper", "duration": 1, "at": 0}],
     }
@@ -147,7 +200,11 @@ def test_a_three_clip_video_renders_end_to_end_with_the_local_engine(
     info = probe_mp4(uploaded)
     assert info.duration_s == pytest.approx(5.0, abs=0.1)  # 1.5 + 1 + 1.5 + a 1 s title
     assert (info.video_codec, info.audio_codec, info.width, info.height) == (
-        "h264", "aac", 640, 360)
+        "h264",
+        "aac",
+        640,
+        360,
+    )
     assert result["duration"] == pytest.approx(5.0, abs=0.1)
     assert (result["preset"], result["codec"], result["engine"]) == ("360p-h264", "h264", "local")
     assert result["sourceMediaIds"] == [ids["a"], ids["still"], ids["b"], ids["tone"]]

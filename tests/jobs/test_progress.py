@@ -24,10 +24,10 @@ class Clock:
 @pytest.fixture
 def progress(settings, redis, payload):
     rt = runtime.build(replace(settings, progress_writeback_interval_s=1.0), redis)
-    doc = payload.add("export-requests", {"type": "project-pdf", "project": 17,
-                                          "status": "queued"})
-    state = JobState(job_id="p-1", type=ExportType.PROJECT_PDF, project_id=17,
-                     request_doc_id=doc["id"])
+    doc = payload.add("export-requests", {"type": "project-pdf", "project": 17, "status": "queued"})
+    state = JobState(
+        job_id="p-1", type=ExportType.PROJECT_PDF, project_id=17, request_doc_id=doc["id"]
+    )
     rt.store.create(state)
     clock = Clock()
     return Progress(rt, state, clock=clock), clock
@@ -43,8 +43,12 @@ def test_payload_sees_stage_changes_and_at_most_one_update_a_second(progress, pa
     for percent in range(10, 20):
         tracker.report("rendering", percent)
         clock.now += 0.25
-    assert writes(payload) == [("starting", 0), ("rendering", 10), ("rendering", 14),
-                               ("rendering", 18)]
+    assert writes(payload) == [
+        ("starting", 0),
+        ("rendering", 10),
+        ("rendering", 14),
+        ("rendering", 18),
+    ]
     assert tracker.runtime.store.get("p-1").progress == 19  # Redis saw every one
 
 

@@ -30,13 +30,16 @@ def files(media: VideoFiles, tmp_path: Path) -> dict[int, Path]:
     return {1: media.clip_a, 2: media.clip_b, 3: still, 4: media.tone, 5: media.silent}
 
 
-PROJECT = {"id": 17, "media": [
-    media_doc(1, "clip-a.mp4", "video/mp4"),
-    media_doc(2, "clip-b.mp4", "video/mp4"),
-    media_doc(3, "still.png", "image/png"),
-    media_doc(4, "tone.m4a", "audio/mp4"),
-    media_doc(5, "silent.mp4", "video/mp4"),
-]}
+PROJECT = {
+    "id": 17,
+    "media": [
+        media_doc(1, "clip-a.mp4", "video/mp4"),
+        media_doc(2, "clip-b.mp4", "video/mp4"),
+        media_doc(3, "still.png", "image/png"),
+        media_doc(4, "tone.m4a", "audio/mp4"),
+        media_doc(5, "silent.mp4", "video/mp4"),
+    ],
+}
 
 
 def make_plan(timeline: dict[str, object], preset: str = "360p-h264") -> RenderPlan:
@@ -44,33 +47,45 @@ def make_plan(timeline: dict[str, object], preset: str = "360p-h264") -> RenderP
     return result if preset != "360p-h264" else replace(result, preset=TINY)
 
 
-def request_for(plan: RenderPlan, files: dict[int, Path], workdir: Path,
-                reports: list[tuple[str, float]] | None = None, **extra: object) -> RenderRequest:
+def request_for(
+    plan: RenderPlan,
+    files: dict[int, Path],
+    workdir: Path,
+    reports: list[tuple[str, float]] | None = None,
+    **extra: object,
+) -> RenderRequest:
     workdir.mkdir(exist_ok=True)
     return RenderRequest(
-        job_id="job-1", plan=plan, workdir=workdir,
+        job_id="job-1",
+        plan=plan,
+        workdir=workdir,
         progress=lambda stage, fraction: (reports if reports is not None else []).append(
-            (stage, fraction)),
+            (stage, fraction)
+        ),
         fetch_media=lambda source, folder: files[int(source.media_id)],
-        media_url=lambda source: source.url, **extra,  # type: ignore[arg-type]
+        media_url=lambda source: source.url,
+        **extra,  # type: ignore[arg-type]
     )
 
 
 def test_clips_stills_titles_and_audio_render_to_the_timelines_length(files, tmp_path):
-    plan = make_plan({
-        "clips": [{"mediaId": 1, "in": 0.5, "out": 2},
-                  {"mediaId": 3, "in": 0, "out": 1, "transition": "fade"},
-                  {"mediaId": 5, "in": 0, "out": 1.5}],
-        "audio": [{"mediaId": 4, "start": 1, "gain": -6}],
-        "titles": [{"text": "The Lighthouse Keeper", "duration": 1, "at": 1}],
-    })
+    plan = make_plan(
+        {
+            "clips": [
+                {"mediaId": 1, "in": 0.5, "out": 2},
+                {"mediaId": 3, "in": 0, "out": 1, "transition": "fade"},
+                {"mediaId": 5, "in": 0, "out": 1.5},
+            ],
+            "audio": [{"mediaId": 4, "start": 1, "gain": -6}],
+            "titles": [{"text": "The Lighthouse Keeper", "duration": 1, "at": 1}],
+        }
+    )
     reports: list[tuple[str, float]] = []
     result = LocalEngine().render(request_for(plan, files, tmp_path / "work", reports))
 
     info = probe_mp4(result.path)
     assert info.duration_s == pytest.approx(5.0, abs=0.1)
-    assert (info.video_codec, info.audio_codec, info.width, info.height) == (
-        "h264", "aac", 160, 90)
+    assert (info.video_codec, info.audio_codec, info.width, info.height) == ("h264", "aac", 160, 90)
     stages = [stage for stage, _ in reports]
     assert stages[0] == "fetching media" and stages[-1] == "rendering"
     assert reports[-1][1] == pytest.approx(1.0, abs=0.05)
@@ -86,23 +101,29 @@ def test_an_audio_preset_renders_sound_only(files, tmp_path):
 
 
 def test_title_cards_fall_back_to_pillow_without_drawtext(files, tmp_path):
-    plan = make_plan({"clips": [{"mediaId": 2, "in": 0, "out": 1}],
-                      "titles": [{"text": "Fin", "duration": 1, "at": 1}]})
+    plan = make_plan(
+        {
+            "clips": [{"mediaId": 2, "in": 0, "out": 1}],
+            "titles": [{"text": "Fin", "duration": 1, "at": 1}],
+        }
+    )
     result = LocalEngine(use_drawtext=False).render(request_for(plan, files, tmp_path / "w"))
     assert (tmp_path / "w" / "title-1.png").is_file()
     assert probe_mp4(result.path).duration_s == pytest.approx(2.0, abs=0.1)
 
 
 def test_a_clip_past_the_end_of_its_source_names_the_clip(files, tmp_path):
-    plan = make_plan({"clips": [{"mediaId": 1, "in": 0, "out": 1},
-                                {"mediaId": 2, "in": 1, "out": 3.5}]})
+    plan = make_plan(
+        {"clips": [{"mediaId": 1, "in": 0, "out": 1}, {"mediaId": 2, "in": 1, "out": 3.5}]}
+    )
     with pytest.raises(VideoEngineError, match=r"timeline.clips\[1\].out: 3.5 is past the end"):
         LocalEngine().render(request_for(plan, files, tmp_path / "work"))
 
 
 def test_audio_from_a_file_without_sound_is_refused(files, tmp_path):
-    plan = make_plan({"clips": [{"mediaId": 1, "in": 0, "out": 1}],
-                      "audio": [{"mediaId": 5, "start": 0}]})
+    plan = make_plan(
+        {"clips": [{"mediaId": 1, "in": 0, "out": 1}], "audio": [{"mediaId": 5, "start": 0}]}
+    )
     with pytest.raises(VideoEngineError, match=r"timeline.audio\[0\].mediaId: .* has no sound"):
         LocalEngine().render(request_for(plan, files, tmp_path / "work"))
 
@@ -145,8 +166,10 @@ def test_cancel_before_render_stops_before_fetching(files, tmp_path):
     engine.cancel()
     fetched: list[object] = []
     plan = make_plan({"clips": [{"mediaId": 1, "in": 0, "out": 1}]})
-    request = replace(request_for(plan, files, tmp_path / "work"),
-                      fetch_media=lambda source, folder: fetched.append(source))  # type: ignore[arg-type, func-returns-value]
+    request = replace(
+        request_for(plan, files, tmp_path / "work"),
+        fetch_media=lambda source, folder: fetched.append(source),
+    )  # type: ignore[arg-type, func-returns-value]
     with pytest.raises(RenderCancelled):
         engine.render(request)
     assert fetched == []
@@ -155,8 +178,7 @@ def test_cancel_before_render_stops_before_fetching(files, tmp_path):
 def test_ffmpeg_i_output_is_read_for_durations_and_codecs(media):
     info = probe_input(_ffmpeg(), media.clip_a)
     assert info.duration_s == pytest.approx(2.0, abs=0.05)
-    assert (info.video_codec, info.audio_codec, info.width, info.height) == (
-        "h264", "aac", 160, 90)
+    assert (info.video_codec, info.audio_codec, info.width, info.height) == ("h264", "aac", 160, 90)
     assert parse_input_info("Duration: 01:02:03.50, start: 0").duration_s == 3723.5
     assert not parse_input_info("broken.mp4: Invalid data found").readable
     assert progress_seconds("out_time_us=1500000\n") == 1.5
@@ -171,14 +193,24 @@ def test_the_mp4_reader_refuses_what_is_not_mp4(tmp_path):
 
 
 def test_the_preset_is_what_the_encoder_is_given(files, tmp_path):
-    plan = replace(make_plan({"clips": [{"mediaId": 1, "in": 0, "out": 1}]}),
-                   preset=PRESETS["720p-h264"])
+    plan = replace(
+        make_plan({"clips": [{"mediaId": 1, "in": 0, "out": 1}]}), preset=PRESETS["720p-h264"]
+    )
     infos = {"1": probe_input(_ffmpeg(), files[1])}
     graph = FilterGraph(plan, {"1": files[1]}, infos, tmp_path, font=FONT_PATH, drawtext=True)
     command = " ".join(graph.arguments(tmp_path / "out.mp4", x264_speed="veryfast"))
     assert "scale=1280:720:force_original_aspect_ratio=decrease" in command
-    for option in ("-c:v libx264", "-profile:v high", "-b:v 5000k", "-r 30", "-c:a aac",
-                   "-b:a 160k", "-ar 48000", "-ac 2", "-progress pipe:1"):
+    for option in (
+        "-c:v libx264",
+        "-profile:v high",
+        "-b:v 5000k",
+        "-r 30",
+        "-c:a aac",
+        "-b:a 160k",
+        "-ar 48000",
+        "-ac 2",
+        "-progress pipe:1",
+    ):
         assert option in command
 
 

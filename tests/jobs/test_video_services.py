@@ -104,8 +104,11 @@ def _job_id(request: PreparedRequest) -> str:
     return (request.url or "").rsplit("/", 1)[1]
 
 
-RUNNING = [{"state": "running", "progress": 25}, {"state": "running", "progress": 75},
-           {"state": "succeeded", "progress": 100}]
+RUNNING = [
+    {"state": "running", "progress": 25},
+    {"state": "running", "progress": 75},
+    {"state": "succeeded", "progress": 100},
+]
 
 
 @pytest.fixture(scope="session")
@@ -115,11 +118,18 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> VideoFiles:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return replace(settings, video=VideoServices(
-        processing_url=RENDER, transcoding_url=TRANSCODE, token=Secret(TOKEN),
-        poll_interval_s=0.001, poll_max_interval_s=0.004,
-        render_timeout_s=5.0, transcode_timeout_s=5.0,
-    ))
+    return replace(
+        settings,
+        video=VideoServices(
+            processing_url=RENDER,
+            transcoding_url=TRANSCODE,
+            token=Secret(TOKEN),
+            poll_interval_s=0.001,
+            poll_max_interval_s=0.004,
+            render_timeout_s=5.0,
+            transcode_timeout_s=5.0,
+        ),
+    )
 
 
 @dataclass
@@ -130,11 +140,22 @@ class Services:
 
 def install_services(mock: responses.RequestsMock, media: VideoFiles) -> Services:
     output = media.clip_a.read_bytes()
-    render = FakeJobService(mock, RENDER, "/v1/renders", "r", list(RUNNING),
-                            {"url": RENDERED_URL, "mimeType": "video/quicktime"}).install()
-    transcode = FakeJobService(mock, TRANSCODE, "/v1/transcodes", "t", list(RUNNING),
-                               {"url": OUTPUT_URL, "mimeType": "video/mp4",
-                                "bytes": len(output)}).install()
+    render = FakeJobService(
+        mock,
+        RENDER,
+        "/v1/renders",
+        "r",
+        list(RUNNING),
+        {"url": RENDERED_URL, "mimeType": "video/quicktime"},
+    ).install()
+    transcode = FakeJobService(
+        mock,
+        TRANSCODE,
+        "/v1/transcodes",
+        "t",
+        list(RUNNING),
+        {"url": OUTPUT_URL, "mimeType": "video/mp4", "bytes": len(output)},
+    ).install()
     mock.add("GET", OUTPUT_URL, body=output, headers={"Content-Length": str(len(output))})
     return Services(render, transcode)
 
@@ -150,12 +171,21 @@ def project_media(payload: PayloadStub) -> list[int]:
 
 def submit_video(client, payload: PayloadStub) -> str:
     cover, still = project_media(payload)
-    response = client.post("/exports/video", headers={"Authorization": EDITOR}, json={
-        "projectId": 17, "preset": "720p-h264",
-        "timeline": {"clips": [{"mediaId": cover, "in": 0, "out": 2},
-                               {"mediaId": still, "in": 0, "out": 1.5, "transition": "fade"}],
-                     "titles": [{"text": "Storm", "duration": 1, "at": 2}]},
-    })
+    response = client.post(
+        "/exports/video",
+        headers={"Authorization": EDITOR},
+        json={
+            "projectId": 17,
+            "preset": "720p-h264",
+            "timeline": {
+                "clips": [
+                    {"mediaId": cover, "in": 0, "out": 2},
+                    {"mediaId": still, "in": 0, "out": 1.5, "transition": "fade"},
+                ],
+                "titles": [{"text": "Storm", "duration": 1, "at": 2}],
+            },
+        },
+    )
     assert response.status_code == 202, response.text
     return str(response.json()["jobId"])
 
@@ -178,14 +208,17 @@ def test_the_services_render_transcode_and_the_result_lands_in_media(
     clips = render["timeline"]["clips"]
     assert [c["media"]["url"] for c in clips] == [
         "http://payload.test/api/media/file/cover.png",
-        "http://payload.test/api/media/file/still.png"]
+        "http://payload.test/api/media/file/still.png",
+    ]
     assert clips[1]["transition"] == "fade" and render["timeline"]["titles"][0]["at"] == 2
     transcode = services.transcode.body()
     assert transcode["input"] == {"url": RENDERED_URL, "mimeType": "video/quicktime"}
     assert transcode["preset"]["name"] == "720p-h264"
     assert transcode["preset"]["videoBitrateKbps"] == 5000
-    assert all(r.headers["Authorization"] == f"Bearer {TOKEN}"
-               for r in services.render.submissions + services.transcode.submissions)
+    assert all(
+        r.headers["Authorization"] == f"Bearer {TOKEN}"
+        for r in services.render.submissions + services.transcode.submissions
+    )
 
     result = payload.collections["media"][state.result_media_id]
     uploaded = payload.files[result["filename"]]
@@ -203,11 +236,20 @@ def test_progress_moves_through_the_stages_and_never_back(client, payload, worke
     run_jobs(worker)
 
     doc_id = next(d["id"] for d in payload.docs("export-requests") if d["jobId"] == job_id)
-    seen = [(u["stage"], u["progress"]) for i, u in payload.updates
-            if i == doc_id and "stage" in u and u.get("status") == "running"]
+    seen = [
+        (u["stage"], u["progress"])
+        for i, u in payload.updates
+        if i == doc_id and "stage" in u and u.get("status") == "running"
+    ]
     stages = list(dict.fromkeys(stage for stage, _ in seen))
-    assert stages == ["starting", "checking timeline", "rendering", "transcoding",
-                      "downloading result", "upload"]
+    assert stages == [
+        "starting",
+        "checking timeline",
+        "rendering",
+        "transcoding",
+        "downloading result",
+        "upload",
+    ]
     percents = [percent for _, percent in seen]
     assert percents == sorted(percents)
     assert max(p for s, p in seen if s != "upload") <= 88
@@ -218,8 +260,9 @@ def test_progress_moves_through_the_stages_and_never_back(client, payload, worke
 def test_a_service_failure_reaches_the_error_sentence_verbatim(
     client, payload, worker, services, redis
 ):
-    services.transcode.states = [{"state": "failed",
-                                  "error": {"message": "unsupported codec in clip 3"}}]
+    services.transcode.states = [
+        {"state": "failed", "error": {"message": "unsupported codec in clip 3"}}
+    ]
     job_id = submit_video(client, payload)
     run_jobs(worker)
 
@@ -243,7 +286,8 @@ def test_a_service_that_never_finishes_times_out_and_is_cancelled(
     assert state.status == "failed"
     assert state.error == (
         "video-processing service did not finish job r-1 within 0.05 s "
-        "(VIDEO_RENDER_TIMEOUT_S); it was asked to cancel it and nothing was uploaded")
+        "(VIDEO_RENDER_TIMEOUT_S); it was asked to cancel it and nothing was uploaded"
+    )
     assert services.render.deleted == ["r-1"]
     assert services.transcode.submissions == []
 
@@ -260,7 +304,9 @@ def plan() -> Any:
 
 def request_for(tmp_path: Path, reports: list[tuple[str, float]] | None = None) -> RenderRequest:
     return RenderRequest(
-        job_id="job-1", plan=plan(), workdir=tmp_path,
+        job_id="job-1",
+        plan=plan(),
+        workdir=tmp_path,
         progress=lambda stage, f: (reports if reports is not None else []).append((stage, f)),
         fetch_media=lambda source, folder: folder,
         media_url=lambda source: f"http://payload.test{source.url}",
@@ -288,8 +334,12 @@ def mock() -> Any:
 
 @pytest.fixture
 def engine_settings(settings: Settings) -> Settings:
-    return replace(settings, video=replace(settings.video, poll_interval_s=1.0,
-                                           poll_max_interval_s=4.0, render_timeout_s=60.0))
+    return replace(
+        settings,
+        video=replace(
+            settings.video, poll_interval_s=1.0, poll_max_interval_s=4.0, render_timeout_s=60.0
+        ),
+    )
 
 
 def test_every_submission_carries_a_key_from_the_job_and_retries_reuse_it(
@@ -325,8 +375,9 @@ def test_a_refused_submission_quotes_the_service_and_is_not_retried(
     engine = ServicesEngine.from_settings(engine_settings, sleep=lambda s: None)
     with pytest.raises(VideoServiceError) as caught:
         engine.render(request_for(tmp_path))
-    assert str(caught.value) == ("video-processing service answered 422 to POST /v1/renders: "
-                                 "clip 0: URL not reachable")
+    assert str(caught.value) == (
+        "video-processing service answered 422 to POST /v1/renders: clip 0: URL not reachable"
+    )
     assert len(fake.render.submissions) == 1
 
 
@@ -363,14 +414,17 @@ def test_an_output_on_an_origin_not_allowed_is_not_downloaded(
 
 def test_stage_progress_maps_onto_one_percent_that_never_goes_back():
     reports: list[tuple[str, float]] = []
-    progress = StageProgress(lambda stage, pct: reports.append((stage, pct)),
-                             ServicesEngine.stages)
+    progress = StageProgress(lambda stage, pct: reports.append((stage, pct)), ServicesEngine.stages)
     progress("rendering", 0.5)
     progress("rendering", 0.25)  # a service that reports less than before
     progress("transcoding", 1.0)
     progress("downloading result", 7.0)
-    assert reports == [("rendering", 26.0), ("rendering", 26.0), ("transcoding", 80.0),
-                       ("downloading result", 88.0)]
+    assert reports == [
+        ("rendering", 26.0),
+        ("rendering", 26.0),
+        ("transcoding", 80.0),
+        ("downloading result", 88.0),
+    ]
 
 
 def test_a_stop_seen_at_a_progress_report_cancels_the_remote_job(
@@ -394,9 +448,16 @@ BASE = {"PAYLOAD_URL": "http://cms.test", "PAYLOAD_API_KEY": "k"}
 
 
 def test_the_services_engine_needs_both_urls_and_the_local_one_is_the_default():
-    both = load_settings({**BASE, "VIDEO_PROCESSING_URL": RENDER, "TRANSCODING_URL": TRANSCODE,
-                          "VIDEO_PROCESSING_PATH": "/api/jobs/", "VIDEO_SERVICES_TOKEN": TOKEN},
-                         env_file=None)
+    both = load_settings(
+        {
+            **BASE,
+            "VIDEO_PROCESSING_URL": RENDER,
+            "TRANSCODING_URL": TRANSCODE,
+            "VIDEO_PROCESSING_PATH": "/api/jobs/",
+            "VIDEO_SERVICES_TOKEN": TOKEN,
+        },
+        env_file=None,
+    )
     engine = engine_for(both)
     assert isinstance(engine, ServicesEngine)
     assert engine.processing.jobs_url == f"{RENDER}/api/jobs"  # type: ignore[attr-defined]
@@ -404,13 +465,16 @@ def test_the_services_engine_needs_both_urls_and_the_local_one_is_the_default():
     assert isinstance(engine_for(load_settings(BASE, env_file=None)), LocalEngine)
 
 
-@pytest.mark.parametrize(("env", "variable"), [
-    ({"VIDEO_PROCESSING_URL": RENDER}, "TRANSCODING_URL"),
-    ({"TRANSCODING_URL": TRANSCODE}, "VIDEO_PROCESSING_URL"),
-    ({"TRANSCODING_PATH": "v1/transcodes"}, "TRANSCODING_PATH"),
-    ({"VIDEO_POLL_INTERVAL_S": "0"}, "VIDEO_POLL_INTERVAL_S"),
-    ({"EXPORT_MAX_VIDEO_SECONDS": "ten"}, "EXPORT_MAX_VIDEO_SECONDS"),
-])
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"VIDEO_PROCESSING_URL": RENDER}, "TRANSCODING_URL"),
+        ({"TRANSCODING_URL": TRANSCODE}, "VIDEO_PROCESSING_URL"),
+        ({"TRANSCODING_PATH": "v1/transcodes"}, "TRANSCODING_PATH"),
+        ({"VIDEO_POLL_INTERVAL_S": "0"}, "VIDEO_POLL_INTERVAL_S"),
+        ({"EXPORT_MAX_VIDEO_SECONDS": "ten"}, "EXPORT_MAX_VIDEO_SECONDS"),
+    ],
+)
 def test_video_settings_errors_name_the_variable(env, variable):
     with pytest.raises(SettingsError, match=variable):
         load_settings({**BASE, **env}, env_file=None)

@@ -39,20 +39,29 @@ def wait_for(predicate, timeout_s: float = 20.0) -> None:
 def test_sigterm_fails_a_job_that_outlives_the_grace_period(
     settings, redis, redis_server, fake_payload
 ):
-    doc = fake_payload.stub.add("export-requests", {"type": "project-zip", "project": 17,
-                                                    "status": "queued"})
-    state = JobState(job_id="slow-1", type=ExportType.PROJECT_ZIP, project_id=17,
-                     request_doc_id=doc["id"])
+    doc = fake_payload.stub.add(
+        "export-requests", {"type": "project-zip", "project": 17, "status": "queued"}
+    )
+    state = JobState(
+        job_id="slow-1", type=ExportType.PROJECT_ZIP, project_id=17, request_doc_id=doc["id"]
+    )
     queue.submit(redis, settings, state)
-    env = {**os.environ, "PAYLOAD_URL": fake_payload.url, "PAYLOAD_API_KEY": SERVICE_KEY,
-           "REDIS_URL": f"unix://{redis_server.socket_file}", "EXPORT_SHUTDOWN_GRACE_S": "1",
-           "EXPORT_TEMP_DIR": str(settings.temp_dir), "PYTHONPATH": str(REPO),
-           "LOG_FORMAT": "text"}
-    worker = subprocess.Popen([sys.executable, "-m", "tests.jobs.slow_worker"], cwd=REPO,
-                              env=env, start_new_session=True)
+    env = {
+        **os.environ,
+        "PAYLOAD_URL": fake_payload.url,
+        "PAYLOAD_API_KEY": SERVICE_KEY,
+        "REDIS_URL": f"unix://{redis_server.socket_file}",
+        "EXPORT_SHUTDOWN_GRACE_S": "1",
+        "EXPORT_TEMP_DIR": str(settings.temp_dir),
+        "PYTHONPATH": str(REPO),
+        "LOG_FORMAT": "text",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.jobs.slow_worker"], cwd=REPO, env=env, start_new_session=True
+    )
     store = JobStore(redis, ttl_s=60)
     try:
-        wait_for(lambda: (store.get("slow-1").stage == "slow work"))
+        wait_for(lambda: store.get("slow-1").stage == "slow work")
         os.killpg(worker.pid, signal.SIGTERM)  # the whole group, as a PaaS does
         assert worker.wait(timeout=30) == 0
     finally:
@@ -62,6 +71,7 @@ def test_sigterm_fails_a_job_that_outlives_the_grace_period(
     finished = store.get("slow-1")
     assert finished.status is JobStatus.FAILED
     assert finished.error.startswith(
-        "the worker was shut down and the export did not finish within the 1 s grace period")
+        "the worker was shut down and the export did not finish within the 1 s grace period"
+    )
     assert fake_payload.stub.docs("export-requests")[0]["status"] == "failed"
     assert list(settings.temp_dir.iterdir()) == []

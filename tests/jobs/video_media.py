@@ -9,30 +9,60 @@ from jobs.video_engine.ffmpeg import ffmpeg_exe
 from jobs.video_timeline import Preset
 
 # A preset small enough to encode in a blink; the engine takes any Preset.
-TINY = Preset(name="tiny-h264", container="mp4", video_codec="h264", width=160, height=90,
-              fps=15, video_bitrate_kbps=200, h264_profile="main", audio_bitrate_kbps=64)
+TINY = Preset(
+    name="tiny-h264",
+    container="mp4",
+    video_codec="h264",
+    width=160,
+    height=90,
+    fps=15,
+    video_bitrate_kbps=200,
+    h264_profile="main",
+    audio_bitrate_kbps=64,
+)
 
 
 def _ffmpeg(*args: str) -> None:
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
-                   check=True, timeout=60)
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args],
+        check=True,
+        timeout=60,
+    )
 
 
-def make_clip(path: Path, *, seconds: float = 2.0, tone_hz: int = 440,
-              audio: bool = True) -> Path:
+def make_clip(path: Path, *, seconds: float = 2.0, tone_hz: int = 440, audio: bool = True) -> Path:
     """A test pattern (with a sine tone) of `seconds`, 160x90 at 15 fps, H.264/AAC."""
     inputs = ["-f", "lavfi", "-i", f"testsrc=size=160x90:rate=15:duration={seconds}"]
     if audio:
         inputs += ["-f", "lavfi", "-i", f"sine=frequency={tone_hz}:duration={seconds}"]
-    _ffmpeg(*inputs, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-            *(["-c:a", "aac", "-b:a", "48k"] if audio else []), "-shortest", str(path))
+    _ffmpeg(
+        *inputs,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        *(["-c:a", "aac", "-b:a", "48k"] if audio else []),
+        "-shortest",
+        str(path),
+    )
     return path
 
 
 def make_tone(path: Path, *, seconds: float = 2.0, tone_hz: int = 660) -> Path:
     """A sine tone in an M4A (AAC) file."""
-    _ffmpeg("-f", "lavfi", "-i", f"sine=frequency={tone_hz}:duration={seconds}",
-            "-c:a", "aac", "-b:a", "48k", str(path))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency={tone_hz}:duration={seconds}",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "48k",
+        str(path),
+    )
     return path
 
 
@@ -58,5 +88,11 @@ def video_files(folder: Path) -> VideoFiles:
 
 def media_doc(media_id: int, filename: str, mime_type: str, **extra: object) -> dict[str, object]:
     """A media document shaped like Payload's."""
-    return {"id": media_id, "filename": filename, "mimeType": mime_type,
-            "url": f"/api/media/file/{filename}", "filesize": 1000, **extra}
+    return {
+        "id": media_id,
+        "filename": filename,
+        "mimeType": mime_type,
+        "url": f"/api/media/file/{filename}",
+        "filesize": 1000,
+        **extra,
+    }
