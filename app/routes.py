@@ -69,8 +69,13 @@ async def _submit(request: Request, export_type: ExportType, model: type[BaseMod
     project_id: int | str = body.projectId  # type: ignore[attr-defined]
     await authenticator_of(request).require_project(caller, project_id)
     state = await submit_export(services_of(request), caller, export_type, project_id, params)
-    accepted = {**accepted_body(state), "eventsUrl": events_url(request, state.job_id)}
-    return JSONResponse(accepted, status_code=202, headers={"Location": f"/jobs/{state.job_id}"})
+    return accepted(request, state)
+
+
+def accepted(request: Request, state: JobState) -> JSONResponse:
+    """202 with the job's id, where to read it and where to watch it."""
+    body = {**accepted_body(state), "eventsUrl": events_url(request, state.job_id)}
+    return JSONResponse(body, status_code=202, headers={"Location": f"/jobs/{state.job_id}"})
 
 
 def events_url(request: Request, job_id: str) -> str:
@@ -105,9 +110,7 @@ async def export_video(request: Request) -> Response:
         check_video_request, services.cms.as_caller(caller.authorization), services.settings, body
     )
     state = await submit_export(services, caller, ExportType.VIDEO, body.projectId, params)
-    return JSONResponse(
-        accepted_body(state), status_code=202, headers={"Location": f"/jobs/{state.job_id}"}
-    )
+    return accepted(request, state)
 
 
 async def get_job(request: Request) -> Response:
