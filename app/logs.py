@@ -24,7 +24,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -194,11 +194,19 @@ def request_id_of(incoming: str | None) -> str:
     return uuid.uuid4().hex
 
 
-class RequestIdMiddleware:
-    """Gives every HTTP request an id (echoed in X-Request-ID) and one log line."""
+RequestObserver = Callable[[Scope, int, float], None]
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class RequestIdMiddleware:
+    """Gives every HTTP request an id (echoed in X-Request-ID) and one log line.
+
+    `observers` are told each request's scope, status and duration (metrics), so one
+    wrapper times every request once.
+    """
+
+    def __init__(self, app: ASGIApp, observers: Sequence[RequestObserver] = ()) -> None:
         self.app = app
+        self.observers = tuple(observers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -219,11 +227,14 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            duration = time.perf_counter() - started
             logger.info(
                 "%s %s -> %d",
                 scope["method"],
                 scope["path"],
                 status["code"],
-                extra={"duration": time.perf_counter() - started},
+                extra={"duration": duration},
             )
+            for observe in self.observers:
+                observe(scope, status["code"], duration)
             request_id_var.reset(token)

@@ -26,7 +26,7 @@ from app.auth import Authenticator
 from app.errors import handlers
 from app.events import EventHub, job_events
 from app.logs import RequestIdMiddleware, setup_logging
-from app.metrics import MetricsMiddleware, metrics_endpoint
+from app.metrics import metrics_endpoint, observe_request
 from app.openapi import openapi
 from app.routes import routes as api_routes
 from app.settings import Settings, SettingsError, load_settings
@@ -54,7 +54,7 @@ routes = [
 ]
 
 # Outermost first: every request gets its id (and its log line) before it is measured.
-middleware = [Middleware(RequestIdMiddleware), Middleware(MetricsMiddleware)]
+middleware = [Middleware(RequestIdMiddleware, observers=[observe_request])]
 
 
 def connect_redis(settings: Settings) -> Redis:

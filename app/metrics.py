@@ -2,7 +2,7 @@
 
 Three sources end up in one scrape:
 
-- HTTP requests to this web process (`MetricsMiddleware`):
+- HTTP requests to this web process (`observe_request`, called per request):
   `export_http_requests_total{method, route, status}` and
   `export_http_request_duration_seconds{method, route}`, `route` being the route's template;
 - the pipeline's counters and histograms (`jobs.metrics`), from this process and, in
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -41,7 +40,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.settings import Settings
 from jobs import metrics as _pipeline_metrics  # noqa: F401  (registers them in every process)
@@ -62,31 +61,15 @@ HTTP_LATENCY = Histogram(
 )
 
 
-class MetricsMiddleware:
-    """Counts and times every HTTP request by its route's template, never its raw path."""
+def observe_request(scope: Scope, status: int, seconds: float) -> None:
+    """Count and time one HTTP request by its route's template, never its raw path.
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = {"code": 500}
-
-        async def send_and_note(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            # The router records the matched route in the (shared) scope.
-            route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
-            HTTP_REQUESTS.labels(scope["method"], route, str(status["code"])).inc()
-            HTTP_LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+    Called by `app.logs.RequestIdMiddleware`, which already wraps every request once.
+    """
+    # The router records the matched route in the (shared) scope.
+    route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
+    HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+    HTTP_LATENCY.labels(scope["method"], route).observe(seconds)
 
 
 class QueueCollector(Collector):
