@@ -5,13 +5,12 @@ the REST-only server, plus the service's web process, a worker and an embedded R
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.stack import PLUGIN, WEBHOOK_SECRET, Stack, _answers
+from tests.e2e.stack import PLUGIN, Stack
 
 ADMIN_DEV = PLUGIN / "admin-dev"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -34,8 +33,11 @@ def browser_missing() -> str | None:
     return None
 
 
+@dataclass
 class AdminStack(Stack):
     """`Stack` with the Next.js admin app (`next build` once, then `next start`) as Payload."""
+
+    start_timeout_s: float = START_TIMEOUT_S
 
     def build_admin(self) -> None:
         """`next build`, unless its inputs are unchanged since the last build (can take minutes)."""
@@ -52,33 +54,10 @@ class AdminStack(Stack):
         if done.returncode != 0:
             raise RuntimeError(f"the admin app did not build:\n{self.log('admin-build')[-4000:]}")
 
-    def _start_payload(self, port: int) -> None:
-        data = self.root / "payload"
-        env = {
-            **os.environ,
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "DATABASE_PATH": str(data / "payload.db"),
-            "MEDIA_DIR": str(data / "media"),
-            "SEED_JSON_PATH": str(data / "seed.json"),
-            "EXPORT_SERVICE_URL": self.service_url,
-            "EXPORT_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "PAYLOAD_SECRET": "e2e-payload-secret",
-        }
-        env.pop("NODE_ENV", None)
-        self._spawn("payload", ["node", "scripts/run.mjs", "start"], env, cwd=ADMIN_DEV)
-        self.payload_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.processes["payload"].poll() is not None:
-                raise RuntimeError(f"the admin app exited early:\n{self.log('payload')[-4000:]}")
-            if (data / "seed.json").exists() and _answers(f"{self.payload_url}/api/users/me"):
-                break
-            time.sleep(0.25)
-        else:
-            tail = self.log("payload")[-4000:]
-            raise RuntimeError(f"the admin app did not start in {START_TIMEOUT_S} s:\n{tail}")
-        self.seed = json.loads((data / "seed.json").read_text())
+    def payload_process(self, env: dict[str, str]) -> tuple[list[str], Path, dict[str, str]]:
+        """The admin app, built by `build_admin`, served by `next start`."""
+        env = {k: v for k, v in env.items() if k != "NODE_ENV"}  # next sets its own
+        return ["node", "scripts/run.mjs", "start"], ADMIN_DEV, env
 
     def rss_mb(self) -> dict[str, int]:
         """Resident memory of each process tree (for the report), in MB."""

