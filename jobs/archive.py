@@ -436,7 +436,7 @@ def _writer_for(
 
 
 def sha256_file(path: Path) -> str:
-    """The SHA-256 of a file, read in chunks (for tests and verification)."""
+    """The SHA-256 of a file, read in chunks (never whole into memory)."""
     digest = hashlib.sha256()
     with path.open("rb") as fileobj:
         for chunk in iter(lambda: fileobj.read(COPY_CHUNK_BYTES), b""):

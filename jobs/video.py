@@ -9,11 +9,11 @@ metadata; the runner uploads it. Progress: 1 while checking, the engine's stages
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
 
+from jobs.archive import sha256_file
 from jobs.context import Artifact, ExportContext, ExportError
 from jobs.media_files import download_media
 from jobs.paths import slugify
@@ -28,8 +28,6 @@ from jobs.video_engine import (
 from jobs.video_timeline import RenderPlan, Source, TimelineError, plan_for
 
 logger = logging.getLogger(__name__)
-
-HASH_CHUNK_BYTES = 1024 * 1024
 
 
 def build(ctx: ExportContext, *, engine: VideoEngine | None = None) -> Artifact:
@@ -89,15 +87,7 @@ def derivative_metadata(plan: RenderPlan, result: RenderResult, engine: str) -> 
         "height": info.height,
         "codec": info.video_codec or info.audio_codec,
         "audioCodec": info.audio_codec,
-        "sha256": result.sha256 or sha256_of(result.path),
+        "sha256": result.sha256 or sha256_file(result.path),
         "sourceMediaIds": plan.media_ids,
         "engine": engine,
     }
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fileobj:
-        for chunk in iter(lambda: fileobj.read(HASH_CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
