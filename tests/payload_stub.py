@@ -79,6 +79,20 @@ class PayloadStub:
             },
         )
 
+    def add_lost_media(self, project_id: int) -> dict[str, Any]:
+        """A media item the project lists whose file has gone (its download answers 404)."""
+        lost = self.add(
+            "media",
+            {
+                "filename": "lost.png",
+                "mimeType": "image/png",
+                "filesize": 10,
+                "url": "/api/media/file/lost.png",
+            },
+        )
+        self.collections["projects"][project_id]["media"].append(lost["id"])
+        return lost
+
     def docs(self, collection: str) -> list[dict[str, Any]]:
         return list(self.collections.get(collection, {}).values())
 

@@ -170,16 +170,7 @@ def test_an_unknown_project_exits_3(
 def test_a_failed_export_exits_1_with_its_sentence(
     payload: PayloadStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    lost = payload.add(
-        "media",
-        {
-            "filename": "lost.png",
-            "mimeType": "image/png",
-            "filesize": 10,
-            "url": "/api/media/file/lost.png",
-        },
-    )
-    payload.collections["projects"][17]["media"].append(lost["id"])
+    payload.add_lost_media(17)
     out = tmp_path / "bundle.zip"
     code = main(["export", "zip", "17", "-o", str(out), "--option", "includeMedia=true"])
     err = capsys.readouterr().err

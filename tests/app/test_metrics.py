@@ -91,16 +91,7 @@ def test_a_finished_job_is_counted_timed_and_sized(client, payload, worker) -> N
 
 def test_a_failed_job_is_counted_as_failed(client, payload: PayloadStub, worker) -> None:
     before = scrape(client)
-    lost = payload.add(
-        "media",
-        {
-            "filename": "lost.png",
-            "mimeType": "image/png",
-            "filesize": 10,
-            "url": "/api/media/file/lost.png",
-        },
-    )
-    payload.collections["projects"][17]["media"].append(lost["id"])
+    payload.add_lost_media(17)
     submit_zip(client)
     run_jobs(worker)
     after = scrape(client)

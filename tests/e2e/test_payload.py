@@ -35,6 +35,16 @@ def payload(stack: Stack, method: str, path: str, user: str = "editor", **kwargs
     )
 
 
+def service(stack: Stack, method: str, path: str, user: str = "editor", **kwargs: Any):
+    return requests.request(
+        method,
+        f"{stack.service_url}{path}",
+        headers={"Authorization": stack.key(user)},
+        timeout=30,
+        **kwargs,
+    )
+
+
 def create_request(stack: Stack, user: str = "editor", **fields: Any) -> dict[str, Any]:
     body = {"project": stack.seed["projects"]["sample"], **fields}
     response = payload(stack, "POST", "/export-requests", user, json=body)
@@ -126,12 +136,7 @@ def test_a_forged_webhook_does_nothing(stack):
 
 def test_a_rest_submission_appears_in_payload_and_finishes(stack):
     project = stack.seed["projects"]["sample"]
-    response = requests.post(
-        f"{stack.service_url}/exports/project-pdf",
-        timeout=30,
-        json={"projectId": project},
-        headers={"Authorization": stack.key("editor")},
-    )
+    response = service(stack, "POST", "/exports/project-pdf", "editor", json={"projectId": project})
     assert response.status_code == 202, response.text
     accepted = response.json()
     visible = payload(stack, "GET", f"/export-requests/{accepted['exportRequestId']}?depth=0")
@@ -140,22 +145,15 @@ def test_a_rest_submission_appears_in_payload_and_finishes(stack):
     assert visible.json()["requestedBy"] == stack.seed["users"]["editor"]["id"]
     doc = wait_for_outcome(stack, accepted["exportRequestId"])
     assert doc["status"] == "succeeded", doc["error"]
-    job = requests.get(
-        f"{stack.service_url}/jobs/{accepted['jobId']}",
-        timeout=10,
-        headers={"Authorization": stack.key("editor")},
-    ).json()
+    job = service(stack, "GET", f"/jobs/{accepted['jobId']}").json()
     assert job["status"] == "succeeded" and job["resultMediaId"] == doc["result"]
     assert len(jobs_for(stack, doc["id"])) == 1
 
 
 def test_a_user_without_access_cannot_export_the_project(stack):
     project = stack.seed["projects"]["sample"]
-    response = requests.post(
-        f"{stack.service_url}/exports/project-zip",
-        timeout=30,
-        json={"projectId": project},
-        headers={"Authorization": stack.key("outsider")},
+    response = service(
+        stack, "POST", "/exports/project-zip", "outsider", json={"projectId": project}
     )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "project_not_found"
@@ -168,12 +166,7 @@ def test_a_user_without_access_cannot_export_the_project(stack):
     )
     assert in_payload.status_code in (400, 403)
     private = stack.seed["projects"]["private"]
-    response = requests.post(
-        f"{stack.service_url}/exports/project-pdf",
-        timeout=30,
-        json={"projectId": private},
-        headers={"Authorization": stack.key("editor")},
-    )
+    response = service(stack, "POST", "/exports/project-pdf", "editor", json={"projectId": private})
     assert response.status_code in (403, 404)
 
 
