@@ -59,9 +59,6 @@ TEXT_OVERHEAD_BYTES = 16 * 1024 * 1024
 GZIP_LEVEL_TEXT = 6
 GZIP_LEVEL_MEDIA = 1
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
-#: Longest pause between progress reports while streaming; each report is also the
-#: job's cancellation checkpoint (a Redis read), so not one per chunk.
-REPORT_INTERVAL_S = 0.5
 
 Clock = Callable[[], float]
 
@@ -408,7 +405,6 @@ class _Meter:
         self.done = 0
         self.clock = clock
         self.deadline = clock() + self.limits.job_timeout_s
-        self._reported = (-1, float("-inf"))
 
     def count(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         for chunk in chunks:
@@ -418,14 +414,9 @@ class _Meter:
             yield chunk
 
     def report(self) -> None:
-        """Report when the percentage moves or REPORT_INTERVAL_S has passed."""
         share = min(self.done / self.expected, 1.0)
-        percent = int(PROGRESS_START + (PROGRESS_DONE - PROGRESS_START) * share)
-        now = self.clock()
-        last_percent, last_time = self._reported
-        if percent != last_percent or now - last_time >= REPORT_INTERVAL_S:
-            self._reported = (percent, now)
-            self.ctx.progress.report("bundling media", percent)
+        percent = PROGRESS_START + (PROGRESS_DONE - PROGRESS_START) * share
+        self.ctx.progress.report("bundling media", percent)
 
     def check(self) -> None:
         if self.done > self.limits.max_total_bytes:
