@@ -80,8 +80,13 @@ def accepted(request: Request, state: JobState) -> JSONResponse:
 
 def events_url(request: Request, job_id: str) -> str:
     """The WebSocket URL, with a short-lived ticket, for watching this job live."""
+    return websocket_origin(request) + events_path(job_id, request.app.state.ticket_key)
+
+
+def websocket_origin(request: Request) -> str:
+    """`ws://host` or `wss://host`, as the request reached us."""
     scheme = "wss" if request.url.scheme == "https" else "ws"
-    return f"{scheme}://{request.url.netloc}{events_path(job_id, request.app.state.ticket_key)}"
+    return f"{scheme}://{request.url.netloc}"
 
 
 def accepted_body(state: JobState) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from app.errors import APIError
 from app.events import events_path
 from app.job_lookup import JOB_ID, lookup_job
-from app.routes import read_body, services_of
+from app.routes import read_body, services_of, websocket_origin
 from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
 from app.submissions import Services, new_job_id
 from jobs import queue, quotas
@@ -265,11 +265,10 @@ async def payload_ticket(request: Request) -> Response:
             field="exportRequestId",
         )
     path = events_path(job_id, request.app.state.ticket_key)
-    scheme = "wss" if request.url.scheme == "https" else "ws"
     return JSONResponse(
         {
             "jobId": job_id,
-            "eventsUrl": f"{scheme}://{request.url.netloc}{path}",
+            "eventsUrl": websocket_origin(request) + path,
             "eventsPath": path,
             "expiresAt": int(path.rsplit(".", 2)[1]),
         },
