@@ -79,9 +79,9 @@ from app.settings import Settings
 from app.submissions import Services, submit_export
 from app.video import check_video_request
 from cms_client import CMSError
-from jobs.brief import ALL_SECTIONS
+from jobs.pdf.brief import ALL_SECTIONS
 from jobs.state import ExportType, JobState, JobStatus
-from jobs.video_timeline import PRESETS, TimelineSpec
+from jobs.video.timeline import PRESETS, TimelineSpec
 
 logger = logging.getLogger(__name__)
 

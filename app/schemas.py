@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from app.errors import APIError
-from jobs.brief import BriefOptions
+from jobs.pdf.brief import BriefOptions
 
 MAX_JSON_DEPTH = 32
 

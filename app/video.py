@@ -12,7 +12,7 @@ from app.errors import APIError
 from app.schemas import VideoExportRequest
 from app.settings import Settings
 from cms_client import PayloadClient
-from jobs.video_timeline import TimelineError, plan_for, preset_named
+from jobs.video.timeline import TimelineError, plan_for, preset_named
 
 
 def check_video_request(

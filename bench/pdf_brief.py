@@ -3,7 +3,7 @@
 For briefs of 10, 50 and 200 script chapters ("sections") with 0 and 20 images it
 measures, each in a fresh subprocess so peak RSS belongs to that case alone:
 
-* ours      -- jobs.brief.render_brief, everything included (Jinja, rich text,
+* ours      -- jobs.pdf.brief.render_brief, everything included (Jinja, rich text,
                image downscaling, fonts, xhtml2pdf, page count);
 * xhtml2pdf -- xhtml2pdf alone on the same final HTML with the images already
                downscaled: the floor, so ours/xhtml2pdf is our overhead;
@@ -77,7 +77,7 @@ def make_data(sections: int, images: int, workdir: Path) -> Any:
     """A project with ``sections`` scripts and ``images`` image media (+ a cover)."""
     from PIL import Image
 
-    from jobs.brief import BriefData
+    from jobs.pdf.brief import BriefData
 
     media: list[dict[str, Any]] = []
     files: dict[str, Path] = {}
@@ -120,7 +120,7 @@ def _time(render: Any) -> tuple[float, int]:
 
 def worker(engine: str, sections: int, images: int) -> dict[str, Any]:
     """Run one engine on one case; returns timing, pages and this process's peak RSS."""
-    from jobs.brief import (
+    from jobs.pdf.brief import (
         BriefOptions,
         ImageStore,
         build_html,
@@ -155,7 +155,7 @@ def _xhtml2pdf(html: str, dirs: list[Path], store: Any) -> bytes:
     from xhtml2pdf import pisa
     from xhtml2pdf.config.resources import ResourceAccessPolicy
 
-    from jobs.brief import LinkCallback
+    from jobs.pdf.brief import LinkCallback
 
     callback = LinkCallback(dirs, store)
     out = io.BytesIO()
@@ -171,7 +171,7 @@ def _xhtml2pdf(html: str, dirs: list[Path], store: Any) -> bytes:
 def _weasyprint(html: str, dirs: list[Path], store: Any) -> int:
     import weasyprint  # type: ignore[import-not-found]
 
-    from jobs.brief import LinkCallback
+    from jobs.pdf.brief import LinkCallback
 
     callback = LinkCallback(dirs, store)
 

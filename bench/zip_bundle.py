@@ -8,8 +8,8 @@ project whose media are generated files (sent with sendfile, so the server costs
 little CPU). Each case runs twice in its own subprocess, interleaved:
 
 - **raw**: `requests`, one session, 1 MiB chunks, thrown away (the ceiling);
-- **bundle**: the real code path, `jobs.project_zip.build(ctx)` with a real
-  `PayloadClient` (fetch policy, `iter_checked`) and `jobs.archive` writing a ZIP64
+- **bundle**: the real code path, `jobs.zip.export.build(ctx)` with a real
+  `PayloadClient` (fetch policy, `iter_checked`) and `jobs.zip.archive` writing a ZIP64
   (or tar.gz) under a temporary folder in /tmp, every SHA-256 included.
 
 Printed per case: MB/s of both, their ratio (medians over the rounds) and the peak RSS
@@ -192,9 +192,9 @@ def child_bundle(port: int, index: int, archive_format: str, workdir: Path) -> d
 
     from app.settings import Limits, Settings
     from cms_client import PayloadClient
-    from jobs import project_zip
     from jobs.context import ExportContext
     from jobs.state import ExportType, JobState
+    from jobs.zip import export as project_zip
 
     settings = Settings(
         payload_url=f"http://127.0.0.1:{port}",
@@ -333,7 +333,7 @@ def _run_cases(cases: list[Case], port: int, temp: Path, rounds: int) -> None:
     )
     print(
         "raw = requests 1 MiB chunks to /dev/null; disk = the same into a file beside the "
-        "archive; bundle = jobs.project_zip.build with every checksum"
+        "archive; bundle = jobs.zip.export.build with every checksum"
     )
     header = (
         f"{'case':<18} {'format':<7} {'total':>9} {'raw MB/s':>9} {'disk MB/s':>10} "

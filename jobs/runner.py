@@ -37,15 +37,15 @@ class ExportFailed(Exception):
 def builder_for(export_type: ExportType) -> Builder:
     # Imported here so the web process, which imports jobs.queue, stays light.
     if export_type is ExportType.PROJECT_PDF:
-        from jobs import project_pdf
+        from jobs.pdf import export as project_pdf
 
         return project_pdf.build
     if export_type is ExportType.PROJECT_ZIP:
-        from jobs import project_zip
+        from jobs.zip import export as project_zip
 
         return project_zip.build
     if export_type is ExportType.VIDEO:
-        from jobs import video
+        from jobs.video import export as video
 
         return video.build
     raise ExportError(f"{export_type.value} exports are not available on this worker")

@@ -11,9 +11,9 @@ from starlette.testclient import TestClient
 
 from app.settings import Settings
 from jobs.state import JobStore
-from jobs.video_engine.probe import probe_mp4
+from jobs.video.engine.probe import probe_mp4
 from tests.conftest import EDITOR, OUTSIDER, run_jobs
-from tests.jobs.video_media import VideoFiles, video_files
+from tests.jobs.video.video_media import VideoFiles, video_files
 from tests.payload_stub import PayloadStub
 
 MAX_VIDEO_SECONDS = 30

@@ -193,7 +193,7 @@ def test_a_failure_in_the_worker_reaches_the_document(stack):
 
 
 def test_a_video_of_the_projects_own_timeline_is_a_playable_mp4(stack, tmp_path):
-    from jobs.video_engine.probe import probe_mp4
+    from jobs.video.engine.probe import probe_mp4
 
     doc = create_request(stack, type="video", params={"preset": "360p-h264"})
     doc = wait_for_outcome(stack, doc["id"])

@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from app import cli
+from app.cli import main as cli
 from jobs import runner
 
 

@@ -40,7 +40,7 @@ from markupsafe import Markup
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobs.richtext import (
+from jobs.lexical.html import (
     CJK_CLASS,
     FONTS_DIR,
     ImageRef,
@@ -54,7 +54,7 @@ from jobs.richtext import (
 
 log = logging.getLogger(__name__)
 
-BUILTIN_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "brief"
+BUILTIN_TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "brief"
 DEFAULT_TEMPLATE = "default"
 TEMPLATE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 ENTRY_TEMPLATE = "brief.html"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from jobs.video_engine.ffmpeg import ffmpeg_exe
-from jobs.video_timeline import Preset
+from jobs.video.engine.ffmpeg import ffmpeg_exe
+from jobs.video.timeline import Preset
 
 # A preset small enough to encode in a blink; the engine takes any Preset.
 TINY = Preset(

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from app.cli import fresh_metrics_dir, main
-from app.progress_bar import ProgressBar
+from app.cli.main import fresh_metrics_dir, main
+from app.cli.progress_bar import ProgressBar
 from app.settings import Settings
 from jobs.state import ExportType, JobState, JobStatus, JobStore
 from tests.conftest import WEBHOOK_SECRET

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
-FONTS_DIR = Path(__file__).resolve().parent.parent / "templates" / "fonts"
+FONTS_DIR = Path(__file__).resolve().parents[2] / "templates" / "fonts"
 BASE_FONT_FILE = "DejaVuSans.ttf"
 CJK_FONT_FILE = "wqy-microhei.ttc"
 

@@ -28,9 +28,9 @@ from typing import Any
 from pydantic import BaseModel
 from redis import Redis
 
+from app.cli.progress_bar import ProgressBar, human_bytes
 from app.errors import APIError
 from app.logs import log_context
-from app.progress_bar import ProgressBar, human_bytes
 from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
 from app.settings import Settings
 from app.submissions import new_job_id
@@ -185,7 +185,7 @@ def _redis_for(settings: Settings) -> Iterator[Redis]:
         finally:
             connection.close()
         return
-    from app import embedded
+    from app.cli import embedded
 
     with tempfile.TemporaryDirectory(prefix="export-cli-redis-") as folder:
         server = embedded.start_redis(Path(folder))

@@ -2,7 +2,7 @@
 
 The job re-reads the project and its media (they may have changed since the request was
 checked), resolves the timeline into a `RenderPlan`, has the engine chosen by the
-settings render it (`jobs.video_engine`), and returns the file with its derivative
+settings render it (`jobs.video.engine`), and returns the file with its derivative
 metadata; the runner uploads it. Progress: 1 while checking, the engine's stages up to
 88, then the runner's upload from 90.
 """
@@ -13,19 +13,19 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from jobs.archive import sha256_file
 from jobs.context import Artifact, ExportContext, ExportError
 from jobs.media_files import download_media
 from jobs.paths import slugify
 from jobs.project_data import fetch_project
-from jobs.video_engine import (
+from jobs.video.engine import (
     RenderRequest,
     RenderResult,
     StageProgress,
     VideoEngine,
     engine_for,
 )
-from jobs.video_timeline import RenderPlan, Source, TimelineError, plan_for
+from jobs.video.timeline import RenderPlan, Source, TimelineError, plan_for
+from jobs.zip.archive import sha256_file
 
 logger = logging.getLogger(__name__)
 

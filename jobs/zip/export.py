@@ -10,7 +10,7 @@
     media/references.csv      … the same as a spreadsheet
     media/<filename>          with `includeMedia`: the files themselves
 
-The archive (`options.format`: ZIP64 or tar.gz, see `jobs.archive`) is written as the
+The archive (`options.format`: ZIP64 or tar.gz, see `jobs.zip.archive`) is written as the
 media stream in from the CMS, chunk by chunk, with every checksum computed on the way.
 Before a byte is downloaded the limits are checked against the sizes Payload reports
 (file count, each file, the total, free temporary disk), so an export that cannot fit
@@ -36,13 +36,13 @@ from rq.timeouts import JobTimeoutException
 
 from app.settings import Limits
 from cms_client import CMSError, Doc, iter_checked
-from jobs.archive import FORMATS, ArchiveError, ArchiveFormat, ArchiveWriter, open_archive
 from jobs.context import Artifact, ExportContext, ExportError
-from jobs.lexical_markdown import MediaUrl, Node, escape_text, is_lexical, lexical_markdown
+from jobs.lexical.markdown import MediaUrl, Node, escape_text, is_lexical, lexical_markdown
 from jobs.media_files import media_label
 from jobs.paths import UniqueNames, safe_component, slugify
 from jobs.progress import Progress
 from jobs.project_data import fetch_project, fetch_scripts, project_media
+from jobs.zip.archive import FORMATS, ArchiveError, ArchiveFormat, ArchiveWriter, open_archive
 
 logger = logging.getLogger(__name__)
 
@@ -488,7 +488,7 @@ class _SliceProgress(Progress):
 
 
 def _add_brief(ctx: ExportContext, archive: ArchiveWriter) -> dict[str, Any]:
-    from jobs import project_pdf  # xhtml2pdf is heavy: only when a brief is asked for
+    from jobs.pdf import export as project_pdf  # xhtml2pdf is heavy: only when a brief is asked for
 
     folder = ctx.workdir / "brief"
     folder.mkdir()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobs.lexical_markdown import escape_text, lexical_markdown
+from jobs.lexical.markdown import escape_text, lexical_markdown
 
 
 def text(value: str, fmt: int = 0) -> dict:

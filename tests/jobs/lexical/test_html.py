@@ -1,4 +1,4 @@
-"""jobs.richtext: Lexical JSON and plain text to safe HTML."""
+"""jobs.lexical.html: Lexical JSON and plain text to safe HTML."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from jobs.richtext import (
+from jobs.lexical.html import (
     CJK_CLASS,
     RTL_CLASS,
     ImageRef,

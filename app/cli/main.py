@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from app.cli_export import KINDS
+    from app.cli.export import KINDS
 
     export = commands.add_parser(
         "export",
@@ -164,7 +164,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def exit_code_of(exc: Exception) -> tuple[int, str]:
     """The exit code and the one line printed for an error."""
-    from app.cli_export import ExportRunFailed, UsageError
+    from app.cli.export import ExportRunFailed, UsageError
     from jobs.cancel import CannotCancel
 
     if isinstance(exc, SettingsError):
@@ -217,7 +217,7 @@ def _cli_settings(verbose: bool = False) -> Settings:
 
 
 def run_export_command(args: argparse.Namespace) -> int:
-    from app import cli_export
+    from app.cli import export as cli_export
 
     request = cli_export.parse_request(
         args.kind,
@@ -230,7 +230,7 @@ def run_export_command(args: argparse.Namespace) -> int:
 
 
 def run_jobs_command(args: argparse.Namespace) -> int:
-    from app import cli_jobs
+    from app.cli import jobs as cli_jobs
     from jobs.state import JobStatus
 
     settings = _cli_settings()
@@ -294,7 +294,7 @@ def run_worker() -> int:
 
 def run_dev(port: int, payload_port: int, *, admin: bool = False) -> int:
     """Everything a newcomer needs, in one process tree that Ctrl-C stops."""
-    from app import embedded
+    from app.cli import embedded
 
     env = dict(os.environ)
     redis_server = None

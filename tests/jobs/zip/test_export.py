@@ -17,9 +17,9 @@ import responses
 
 from app.settings import Settings
 from cms_client import PayloadClient
-from jobs import project_zip
 from jobs.context import Artifact, ExportContext, ExportError
 from jobs.state import ExportType, JobState
+from jobs.zip import export as project_zip
 from tests.conftest import EDITOR, run_jobs
 from tests.payload_stub import BASE_URL, PayloadStub
 

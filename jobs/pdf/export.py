@@ -1,4 +1,4 @@
-"""The PDF brief of a project: fetched from Payload, rendered by `jobs.brief`."""
+"""The PDF brief of a project: fetched from Payload, rendered by `jobs.pdf.brief`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from cms_client import Doc
-from jobs.brief import BriefData, BriefError, BriefOptions, render_brief
 from jobs.context import Artifact, ExportContext, ExportError
 from jobs.media_files import download_media
 from jobs.paths import slugify
+from jobs.pdf.brief import BriefData, BriefError, BriefOptions, render_brief
 from jobs.project_data import fetch_project, fetch_scripts, project_media
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")

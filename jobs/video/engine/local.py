@@ -22,17 +22,17 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from jobs.video_engine import (
+from jobs.video.engine import (
     FfmpegFailed,
     RenderCancelled,
     RenderRequest,
     RenderResult,
     VideoEngineError,
 )
-from jobs.video_engine.ffmpeg import InputInfo, ffmpeg_exe, has_filter, log_tail, probe_input
-from jobs.video_engine.ffmpeg import progress_seconds as _progress_seconds
-from jobs.video_engine.probe import NotMP4, probe_mp4
-from jobs.video_timeline import (
+from jobs.video.engine.ffmpeg import InputInfo, ffmpeg_exe, has_filter, log_tail, probe_input
+from jobs.video.engine.ffmpeg import progress_seconds as _progress_seconds
+from jobs.video.engine.probe import NotMP4, probe_mp4
+from jobs.video.timeline import (
     DURATION_TOLERANCE_S,
     FADE_S,
     ClipSegment,
@@ -44,7 +44,7 @@ from jobs.video_timeline import (
 
 logger = logging.getLogger(__name__)
 
-FONT_PATH = Path(__file__).resolve().parents[2] / "templates" / "fonts" / "DejaVuSans.ttf"
+FONT_PATH = Path(__file__).resolve().parents[3] / "templates" / "fonts" / "DejaVuSans.ttf"
 X264_SPEED = "veryfast"
 TITLE_FONT_FRACTION = 12  # font size is the frame height divided by this
 

@@ -21,7 +21,7 @@ from app.settings import Settings, SettingsError, VideoServices, load_settings
 from jobs import runtime
 from jobs.context import ExportCancelled
 from jobs.state import JobStore
-from jobs.video_engine import (
+from jobs.video.engine import (
     RenderCancelled,
     RenderRequest,
     StageProgress,
@@ -29,12 +29,12 @@ from jobs.video_engine import (
     VideoServiceTimeout,
     engine_for,
 )
-from jobs.video_engine.local import LocalEngine
-from jobs.video_engine.probe import probe_mp4
-from jobs.video_engine.services import ServicesEngine
-from jobs.video_timeline import plan_for
+from jobs.video.engine.local import LocalEngine
+from jobs.video.engine.probe import probe_mp4
+from jobs.video.engine.services import ServicesEngine
+from jobs.video.timeline import plan_for
 from tests.conftest import EDITOR, run_jobs
-from tests.jobs.video_media import VideoFiles, media_doc, video_files
+from tests.jobs.video.video_media import VideoFiles, media_doc, video_files
 from tests.payload_stub import PayloadStub
 
 RENDER = "http://render.test"

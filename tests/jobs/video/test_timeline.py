@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.video_timeline import (
+from jobs.video.timeline import (
     PRESETS,
     ClipSegment,
     TimelineError,
     TitleSegment,
     plan_for,
 )
-from tests.jobs.video_media import media_doc
+from tests.jobs.video.video_media import media_doc
 
 PROJECT = {
     "id": 17,

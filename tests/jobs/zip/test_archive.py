@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs import archive as archive_module
-from jobs.archive import (
+from jobs.zip import archive as archive_module
+from jobs.zip.archive import (
     ArchiveError,
     BackgroundSHA256,
     HelperThread,

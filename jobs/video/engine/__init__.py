@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from jobs.context import ExportError
-from jobs.video_engine.probe import MediaInfo
-from jobs.video_timeline import RenderPlan, Source
+from jobs.video.engine.probe import MediaInfo
+from jobs.video.timeline import RenderPlan, Source
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -129,9 +129,9 @@ class StageProgress:
 def engine_for(settings: Settings) -> VideoEngine:
     """The services engine when both service URLs are set, else the local ffmpeg one."""
     if settings.video.configured:
-        from jobs.video_engine.services import ServicesEngine
+        from jobs.video.engine.services import ServicesEngine
 
         return ServicesEngine.from_settings(settings)
-    from jobs.video_engine.local import LocalEngine
+    from jobs.video.engine.local import LocalEngine
 
     return LocalEngine()

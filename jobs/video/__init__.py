@@ -1,0 +1,1 @@
+"""Video exports: a timeline checked, rendered by an engine, uploaded."""
