@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from app import tickets
 from app.errors import APIError
 from app.job_lookup import lookup_job
-from jobs.state import EVENTS_PREFIX, JobStatus, event_of
+from jobs.state import EVENTS_PREFIX, TERMINAL_STATUSES, JobStatus, event_of
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ RECONNECT_DELAY_S = 1.0
 CLOSE_NORMAL = 1000
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
-TERMINAL = {JobStatus.SUCCEEDED.value, JobStatus.FAILED.value}
+TERMINAL = {status.value for status in TERMINAL_STATUSES}
 
 
 class Watcher:

@@ -2,20 +2,24 @@
 
 `request_cancel` leaves `export:cancel:<jobId>` (holding the sentence) for the worker, which
 checks it on every progress report (`Progress.report` raises `ExportCancelled`), and
-fails a queued job at once. Either way the job ends `failed` with "cancelled by <who>",
+ends a queued job at once. Either way the job ends `cancelled` with "cancelled by <who>",
 and the runner removes its temp files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 
-from jobs.progress import CANCEL_PREFIX, Progress
+from jobs.errors import ExportCancelled
+from jobs.progress import Progress, ask_to_stop
 from jobs.runtime import Runtime
 from jobs.state import JobState, JobStatus
+
+logger = logging.getLogger(__name__)
 
 
 class CannotCancel(Exception):
@@ -24,13 +28,17 @@ class CannotCancel(Exception):
 
 def request_cancel(rt: Runtime, state: JobState, *, by: str) -> JobState:
     if state.status.is_terminal:
-        raise CannotCancel(f"job {state.job_id} has already {state.status.value}")
+        ended = "been cancelled" if state.status is JobStatus.CANCELLED else state.status.value
+        raise CannotCancel(f"job {state.job_id} has already {ended}")
     sentence = f"cancelled by {by}"
-    rt.redis.set(CANCEL_PREFIX + state.job_id, sentence, ex=rt.settings.job_ttl_s)
+    ask_to_stop(
+        rt.redis, state.job_id, sentence, kind=ExportCancelled, ttl_s=rt.settings.job_ttl_s
+    )
+    logger.info("job %s: %s", state.job_id, sentence)
     if state.status is JobStatus.QUEUED:
         _remove_from_queue(rt, state.job_id)
         progress = Progress(rt, state)
-        progress.fail(sentence)
+        progress.fail(sentence, status=JobStatus.CANCELLED)
         return progress.state
     return state
 

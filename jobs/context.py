@@ -2,7 +2,8 @@
 
 An export kind is a module with `build(ctx: ExportContext) -> Artifact`: it reads from
 Payload through `ctx.cms`, writes only below `ctx.workdir` (removed afterwards whatever
-happens) and reports through `ctx.progress`. The runner uploads the artifact.
+happens) and reports through `ctx.progress`. The runner uploads the artifact. Its errors
+are in `jobs.errors`.
 """
 
 from __future__ import annotations
@@ -17,14 +18,6 @@ from cms_client import PayloadClient
 if TYPE_CHECKING:
     from jobs.progress import Progress
     from jobs.state import JobState
-
-
-class ExportError(Exception):
-    """An export failed for a reason a person can act on; the message says which."""
-
-
-class ExportCancelled(ExportError):
-    """Someone cancelled the export (or the worker is shutting down); the message says who."""
 
 
 @dataclass(frozen=True)

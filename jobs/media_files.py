@@ -7,7 +7,8 @@ from pathlib import Path
 
 from cms_client import CMSError, DownloadResult, copy_to, iter_checked
 from cms_client.client import Doc
-from jobs.context import ExportContext, ExportError
+from jobs.context import ExportContext
+from jobs.errors import ExportError
 from jobs.paths import safe_component
 
 

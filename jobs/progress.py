@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cms_client import CMSError, CMSNotFound, CMSUnavailable, Doc
-from jobs.context import ExportCancelled
+from jobs.errors import ExportCancelled, ExportInterrupted, WorkerStopping
 from jobs.export_requests import status_fields
 from jobs.runtime import Runtime
 from jobs.state import JobState, JobStatus, utcnow
@@ -26,6 +26,19 @@ logger = logging.getLogger(__name__)
 WRITEBACK_PENDING_KEY = "export:writeback-pending"
 CANCEL_PREFIX = "export:cancel:"
 CANCEL_CHECK_INTERVAL_S = 0.5
+#: How a stop request names its kind in `export:cancel:<jobId>` (then a newline, the sentence).
+_STOP_KINDS: dict[str, type[ExportInterrupted]] = {
+    "cancelled": ExportCancelled,
+    "stopping": WorkerStopping,
+}
+
+
+def ask_to_stop(
+    redis: Any, job_id: str, sentence: str, *, kind: type[ExportInterrupted], ttl_s: int
+) -> None:
+    """Leave a stop request the job sees at its next checkpoint (`Progress.check_cancelled`)."""
+    name = next(key for key, cls in _STOP_KINDS.items() if cls is kind)
+    redis.set(CANCEL_PREFIX + job_id, f"{name}\n{sentence}", ex=ttl_s)
 
 
 class Progress:
@@ -56,16 +69,19 @@ class Progress:
         )
         self._writeback(final=False, retry=True)
 
-    def cancel_reason(self) -> str | None:
+    def stop_request(self) -> ExportInterrupted | None:
         """Why this job has been asked to stop ("cancelled by …"), if it has."""
         raw = self.runtime.redis.get(CANCEL_PREFIX + self.job_id)
-        return raw.decode() if isinstance(raw, bytes) else raw
+        if raw is None:
+            return None
+        kind, _, sentence = (raw.decode() if isinstance(raw, bytes) else str(raw)).partition("\n")
+        return _STOP_KINDS.get(kind, ExportCancelled)(sentence or kind)
 
     def check_cancelled(self) -> None:
-        """A checkpoint: raise `ExportCancelled` if the job has been asked to stop."""
-        reason = self.cancel_reason()
-        if reason is not None:
-            raise ExportCancelled(reason)
+        """A checkpoint: raise `ExportCancelled` (or `WorkerStopping`) if asked to stop."""
+        request = self.stop_request()
+        if request is not None:
+            raise request
 
     def report(self, stage: str, percent: float) -> None:
         """Record progress; `percent` is clamped to 0–99 until success.
@@ -100,8 +116,9 @@ class Progress:
         )
         self._writeback(final=True, retry=True)
 
-    def fail(self, sentence: str) -> None:
-        self._apply(status=JobStatus.FAILED, error=sentence, finished_at=utcnow())
+    def fail(self, sentence: str, *, status: JobStatus = JobStatus.FAILED) -> None:
+        """End the job `failed` (or `cancelled`), with the sentence saying why."""
+        self._apply(status=status, error=sentence, finished_at=utcnow())
         self._writeback(final=True, retry=True)
 
     def write_final(self) -> None:

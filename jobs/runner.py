@@ -20,10 +20,11 @@ from app.logs import log_context
 from cms_client import CMSError, Doc
 from jobs import metrics as job_metrics
 from jobs import runtime as runtime_module
-from jobs.context import Artifact, ExportCancelled, ExportContext, ExportError
+from jobs.context import Artifact, ExportContext
+from jobs.errors import ExportCancelled, ExportError, ExportInterrupted
 from jobs.liveness import Heartbeat
 from jobs.progress import Progress
-from jobs.state import ExportType, JobState
+from jobs.state import ExportType, JobState, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ def _run_measured(rt: runtime_module.Runtime, progress: Progress) -> dict[str, A
         cancelled = isinstance(exc.__cause__, ExportCancelled)
         outcome = "cancelled" if cancelled else "failed"
         job_metrics.finished(export_type, outcome, time.monotonic() - started)
+        if cancelled:  # a person's choice, not an error: RQ need not log a traceback
+            return progress.state.public()
         raise
     progress.succeed(media)
     duration = time.monotonic() - started
@@ -104,9 +107,14 @@ def _run(rt: runtime_module.Runtime, progress: Progress) -> Doc:
         return _build_and_upload(ctx)
     except Exception as exc:
         sentence = failure_sentence(exc, progress.state)
-        progress.fail(sentence)
+        status = exc.status if isinstance(exc, ExportInterrupted) else JobStatus.FAILED
+        progress.fail(sentence, status=status)
         logger.info(
-            "job %s: failed: %s", job_id, sentence, extra={"duration": time.monotonic() - started}
+            "job %s: %s: %s",
+            job_id,
+            status.value,
+            sentence,
+            extra={"duration": time.monotonic() - started},
         )
         raise ExportFailed(sentence) from exc
     finally:

@@ -25,10 +25,19 @@ class JobStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
     @property
     def is_terminal(self) -> bool:
-        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+        return self in TERMINAL_STATUSES
+
+    @property
+    def can_rerun(self) -> bool:
+        """A person may set a request in this status back to `queued` to run it again."""
+        return self in (JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
 class ExportType(StrEnum):

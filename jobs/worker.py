@@ -20,7 +20,8 @@ from typing import Any
 from redis.exceptions import RedisError
 from rq import Worker
 
-from jobs.progress import CANCEL_PREFIX
+from jobs.errors import WorkerStopping
+from jobs.progress import ask_to_stop
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class ExportWorker(Worker):
             "nothing was uploaded"
         )
         logger.warning("job %s: %s", job_id, sentence)
-        self.connection.set(CANCEL_PREFIX + job_id, sentence, ex=3600)
+        ask_to_stop(self.connection, job_id, sentence, kind=WorkerStopping, ttl_s=3600)
 
 
 def work_until_stopped(make_worker: Callable[[], ExportWorker]) -> None:

@@ -38,7 +38,8 @@ from cms_client import CMSNotFound
 from cms_client.client import PayloadCall
 from jobs import metrics as job_metrics
 from jobs import runtime as runtime_module
-from jobs.context import Artifact, ExportContext, ExportError
+from jobs.context import Artifact, ExportContext
+from jobs.errors import ExportError
 from jobs.export_requests import new_doc
 from jobs.progress import Progress
 from jobs.runner import builder_for, failure_sentence, upload_artifact

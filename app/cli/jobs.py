@@ -48,7 +48,7 @@ def cancel(settings: Settings, job_id: str) -> int:
     """Exit 0 when the cancel is recorded; `CannotCancel` (exit 5) if the job has ended."""
     rt = _runtime(settings)
     state = request_cancel(rt, find_job(_services(rt), job_id), by=CANCELLED_BY)
-    if state.status is JobStatus.FAILED:
+    if state.status is JobStatus.CANCELLED:
         print(f"job {job_id}: cancelled before it started")
     else:
         print(f"job {job_id}: cancel requested; it stops at its next checkpoint")

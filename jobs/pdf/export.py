@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from cms_client import Doc
-from jobs.context import Artifact, ExportContext, ExportError
+from jobs.context import Artifact, ExportContext
+from jobs.errors import ExportError
 from jobs.media_files import download_media
 from jobs.paths import slugify
 from jobs.pdf.brief import BriefData, BriefError, BriefOptions, render_brief

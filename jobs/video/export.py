@@ -13,7 +13,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from jobs.context import Artifact, ExportContext, ExportError
+from jobs.context import Artifact, ExportContext
+from jobs.errors import ExportError
 from jobs.media_files import download_media
 from jobs.paths import slugify
 from jobs.project_data import fetch_project
@@ -64,7 +65,7 @@ def render_request(ctx: ExportContext, plan: RenderPlan, engine: VideoEngine) ->
         return ctx.cms.absolute_url(source.url)
 
     def should_stop() -> bool:
-        return ctx.progress.cancel_reason() is not None
+        return ctx.progress.stop_request() is not None
 
     return RenderRequest(
         job_id=ctx.job.job_id,

@@ -17,17 +17,17 @@ def cancel(client, job_id, auth=EDITOR):
     return client.post(f"/jobs/{job_id}/cancel", headers={"Authorization": auth})
 
 
-def test_a_queued_job_is_failed_at_once_and_never_starts(client, payload, worker, redis):
+def test_a_queued_job_is_cancelled_at_once_and_never_starts(client, payload, worker, redis):
     accepted = submit(client)
     response = cancel(client, accepted["jobId"])
     assert response.status_code == 202
-    assert response.json()["status"] == "failed"
+    assert response.json()["status"] == "cancelled"
     assert response.json()["error"] == "cancelled by editor@example.com"
     run_jobs(worker)
     state = JobStore(redis, ttl_s=60).get(accepted["jobId"])
-    assert state.status is JobStatus.FAILED and state.started_at is None
+    assert state.status is JobStatus.CANCELLED and state.started_at is None
     [doc] = payload.docs("export-requests")
-    assert (doc["status"], doc["error"]) == ("failed", "cancelled by editor@example.com")
+    assert (doc["status"], doc["error"]) == ("cancelled", "cancelled by editor@example.com")
     assert [m for m in payload.docs("media") if m.get("exportType")] == []
 
 
@@ -40,7 +40,7 @@ def test_a_running_job_stops_at_its_next_checkpoint(client, payload, worker, red
     run_jobs(worker)
 
     state = JobStore(redis, ttl_s=60).get(accepted["jobId"])
-    assert state.status is JobStatus.FAILED
+    assert state.status is JobStatus.CANCELLED
     assert state.error == "cancelled by editor@example.com"
     assert list(settings.temp_dir.iterdir()) == []
     assert [m for m in payload.docs("media") if m.get("exportType")] == []

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from jobs import runtime
-from jobs.context import ExportCancelled
+from jobs.errors import ExportCancelled
 from jobs.progress import Progress
 from jobs.state import ExportType, JobState, JobStatus
 

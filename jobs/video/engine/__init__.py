@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from jobs.context import ExportError
+from jobs.errors import ExportError
 from jobs.video.engine.probe import MediaInfo
 from jobs.video.timeline import RenderPlan, Source
 

@@ -245,9 +245,11 @@ def test_jobs_cancel_then_cancel_again_exits_5(
     assert main(["jobs", "cancel", "job-0001"]) == 0
     assert "cancelled before it started" in capsys.readouterr().out
     state = JobStore(redis, ttl_s=60).get("job-0001")
-    assert state is not None and state.status is JobStatus.FAILED
+    assert state is not None and state.status is JobStatus.CANCELLED
     assert main(["jobs", "cancel", "job-0001"]) == 5
-    assert capsys.readouterr().err.startswith("export-service: job job-0001 has already failed")
+    assert capsys.readouterr().err.startswith(
+        "export-service: job job-0001 has already been cancelled"
+    )
 
 
 def test_on_a_terminal_the_line_is_redrawn_with_a_bar() -> None:

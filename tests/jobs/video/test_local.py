@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.context import ExportCancelled
+from jobs.errors import ExportCancelled
 from jobs.video.engine import FfmpegFailed, RenderCancelled, RenderRequest, VideoEngineError
 from jobs.video.engine.ffmpeg import parse_input_info, probe_input, progress_seconds
 from jobs.video.engine.local import FONT_PATH, FilterGraph, LocalEngine

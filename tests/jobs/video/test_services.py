@@ -19,7 +19,7 @@ from starlette.datastructures import Secret
 
 from app.settings import Settings, SettingsError, VideoServices, load_settings
 from jobs import runtime
-from jobs.context import ExportCancelled
+from jobs.errors import ExportCancelled
 from jobs.state import JobStore
 from jobs.video.engine import (
     RenderCancelled,

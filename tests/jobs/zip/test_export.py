@@ -17,7 +17,8 @@ import responses
 
 from app.settings import Settings
 from cms_client import PayloadClient
-from jobs.context import Artifact, ExportContext, ExportError
+from jobs.context import Artifact, ExportContext
+from jobs.errors import ExportError
 from jobs.state import ExportType, JobState
 from jobs.zip import export as project_zip
 from tests.conftest import EDITOR, run_jobs
