@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from app import tickets
 from app.errors import APIError
 from app.job_lookup import lookup_job
-from jobs.state import EVENTS_PREFIX, TERMINAL_STATUSES, JobStatus, event_of
+from jobs.state import EVENTS_PREFIX, TERMINAL_STATUSES, event_of
 
 logger = logging.getLogger(__name__)
 
