@@ -101,9 +101,10 @@ def create_app(
             setup_logging(resolved)
         connection = redis or connect_redis(resolved)
         cms = service_client(resolved)
-        services = Services(settings=resolved, redis=connection, cms=cms)
+        auth = Authenticator(cms, resolved)
+        services = Services(settings=resolved, redis=connection, cms=cms, auth=auth)
         app.state.services = services
-        app.state.auth = Authenticator(cms, resolved)
+        app.state.auth = auth
         app.state.ticket_key = tickets.ticket_key(str(resolved.payload_api_key))
         redis_url = (resolved.redis_url if redis is None else redis_url_of(connection)) or ""
         services.aredis = connect_async_redis(redis_url)

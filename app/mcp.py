@@ -65,7 +65,6 @@ from mcp.types import (
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from pydantic.json_schema import GenerateJsonSchema
 from redis.exceptions import RedisError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -73,14 +72,14 @@ from starlette.types import Receive, Scope, Send
 from app.auth import Authenticator, Caller
 from app.errors import APIError, handlers
 from app.job_lookup import lookup_job
-from app.routes import authenticator_of, events_url, services_of
-from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
+from app.schemas import validate_body
 from app.settings import Settings
-from app.submissions import Services, submit_export
-from app.video import check_video_request
+from app.submissions import Requester, Services, Submission, submit
+from app.web import authenticator_of, events_url, services_of
 from cms_client import CMSError
+from jobs.kinds import PdfExportRequest, VideoExportRequest, ZipExportRequest, kind_of
 from jobs.pdf.brief import ALL_SECTIONS
-from jobs.state import ExportType, JobState, JobStatus
+from jobs.state import ExportType, Job, JobState, JobStatus
 from jobs.video.timeline import PRESETS, TimelineSpec
 
 logger = logging.getLogger(__name__)
@@ -137,10 +136,12 @@ class JobStatusArgs(WaitArgs):
 
 # -- the tools ---------------------------------------------------------------------------
 
+_STATUSES = ", ".join(status.value for status in JobStatus)
+
 _ASYNC_NOTE = (
     "Exports run asynchronously on workers: the call answers at once with the job (status "
     "'queued'), unless wait is true. The answer is the job as GET /jobs/{id} shows it: jobId, "
-    "type, projectId, status (queued, running, succeeded, failed), progress (percent), stage, "
+    f"type, projectId, status ({_STATUSES}), progress (percent), stage, "
     "resultMediaId and resultUrl (once succeeded), error (a sentence, once failed), "
     "exportRequestId, createdAt, startedAt, finishedAt. Follow a job with export.job_status. "
     "You need read access to the project in Payload."
@@ -180,8 +181,8 @@ the output, gain in dB); titles, a list of {{text, duration, at}}. The timeline,
 and the total length are checked before anything is queued; a problem is an error naming \
 the field (timeline.clips[2].out)."""
 
-JOB_STATUS_DESCRIPTION = """Read an export job by its jobId (from export.project_pdf, \
-export.project_zip or export.video): status (queued, running, succeeded, failed), progress \
+JOB_STATUS_DESCRIPTION = f"""Read an export job by its jobId (from export.project_pdf, \
+export.project_zip or export.video): status ({_STATUSES}), progress \
 (percent), stage, and once it has succeeded resultMediaId and resultUrl, the Payload Media \
 document holding the exported file; once it has failed, error says why in a sentence. With \
 wait: true, follows the job until it ends or timeoutSeconds pass. You need read access to \
@@ -280,35 +281,8 @@ def _inline_refs(node: Any, definitions: Mapping[str, Any]) -> Any:
     return {key: _inline_refs(value, definitions) for key, value in node.items()}
 
 
-def _nullable(*types: str) -> dict[str, Any]:
-    return {"type": [*types, "null"]}
-
-
-JOB_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "jobId": {"type": "string"},
-        "type": {"type": "string", "enum": [t.value for t in ExportType]},
-        "projectId": {"type": ["integer", "string"]},
-        "status": {"type": "string", "enum": [s.value for s in JobStatus]},
-        "progress": {"type": "integer", "description": "percent, 0 to 100"},
-        "stage": {"type": "string", "description": "what the job is doing, in a few words"},
-        "resultMediaId": _nullable("integer", "string")
-        | {"description": "the Payload Media document holding the exported file"},
-        "resultUrl": _nullable("string") | {"description": "where to download that file"},
-        "error": _nullable("string") | {"description": "why the job failed, in a sentence"},
-        "exportRequestId": _nullable("integer", "string"),
-        "createdAt": {"type": "string"},
-        "startedAt": _nullable("string"),
-        "finishedAt": _nullable("string"),
-        "eventsUrl": {
-            "type": "string",
-            "description": "a WebSocket URL streaming the job's "
-            "changes (for programs; agents use export.job_status)",
-        },
-    },
-    "required": ["jobId", "type", "projectId", "status", "progress", "stage"],
-}
+#: The job's public shape, as `GET /jobs/{id}` answers it (`jobs.state.Job`).
+JOB_SCHEMA: dict[str, Any] = _self_contained(Job)
 
 
 def tools() -> list[Tool]:
@@ -428,24 +402,18 @@ async def _run_tool(
 async def _submit(
     request: Request, caller: Caller, tool: ExportTool, arguments: dict[str, Any]
 ) -> tuple[WaitArgs, JobState]:
-    """What `app.routes._submit` does for REST, from tool arguments."""
-    services = services_of(request)
+    """The tool's arguments through the one door, as the caller."""
     args = _validate(arguments, tool.args)
-    params = args.model_dump(exclude=set(WaitArgs.model_fields), exclude_none=True)
-    project_id: int | str = params.pop("projectId")
-    await authenticator_of(request).require_project(caller, project_id)
-    if isinstance(args, VideoArgs):  # as `app.routes.export_video`
-        as_caller = services.cms.as_caller(caller.authorization)
-        params = await run_in_threadpool(check_video_request, as_caller, services.settings, args)
-    state = await submit_export(
-        services, caller, tool.export_type, project_id, params, source=SOURCE
+    body = {k: v for k, v in arguments.items() if k not in WaitArgs.model_fields}
+    submission = Submission(
+        kind_of(tool.export_type), body, Requester.with_credentials(caller, source=SOURCE)
     )
-    return args, state
+    return args, await submit(services_of(request), submission)
 
 
 def _validate(arguments: dict[str, Any], model: type[A]) -> A:
-    # Through the REST body parser, so a refusal is the sentence REST gives.
-    return parse_json_body(json.dumps(arguments).encode(), model)
+    # Through the REST body validator, so a refusal is the sentence REST gives.
+    return validate_body(arguments, model)
 
 
 async def _follow(
@@ -474,7 +442,7 @@ async def _poll(services: Services, state: JobState) -> JobState:
 
 
 def _job_result(state: JobState, events: str) -> CallToolResult:
-    job = {**state.public(), "eventsUrl": events}  # the shape of GET /jobs/{id}
+    job = state.public(events_url=events)  # the shape of GET /jobs/{id}
     return CallToolResult(
         content=[
             TextContent(type="text", text=json.dumps(job)),
@@ -490,8 +458,8 @@ def _summary(state: JobState) -> str:
         return (
             f"{job} succeeded: Payload Media document {state.result_media_id}, {state.result_url}"
         )
-    if state.status is JobStatus.FAILED:
-        return f"{job} failed: {state.error}"
+    if state.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        return f"{job} {state.status.value}: {state.error}"
     return (
         f"{job} is {state.status.value} ({state.progress}%, {state.stage}); follow it with "
         f'{JOB_STATUS} {{"jobId": "{state.job_id}", "wait": true}}'

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest
-from jobs.state import ExportType, JobStatus
+from jobs.kinds import KINDS
+from jobs.state import Job
 
 REF = "#/components/schemas/{model}"
 
@@ -88,29 +88,8 @@ JOB_ID_PARAM = {
 @functools.cache
 def build_document() -> dict[str, Any]:
     nullable_id = {"type": ["integer", "string", "null"]}
-    job = {
-        "type": "object",
-        "required": ["jobId", "type", "projectId", "status", "progress", "stage"],
-        "properties": {
-            "jobId": {"type": "string"},
-            "type": {"enum": [t.value for t in ExportType]},
-            "projectId": {"type": ["integer", "string"]},
-            "status": {"enum": [s.value for s in JobStatus]},
-            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-            "stage": {"type": "string"},
-            "resultMediaId": nullable_id,
-            "resultUrl": {"type": ["string", "null"]},
-            "error": {"type": ["string", "null"]},
-            "exportRequestId": nullable_id,
-            "createdAt": {"type": "string"},
-            "startedAt": {"type": ["string", "null"]},
-            "finishedAt": {"type": ["string", "null"]},
-            "eventsUrl": {"type": "string"},
-        },
-    }
     components = {
-        **_model_schemas(PdfExportRequest, ZipExportRequest, VideoExportRequest),
-        "Job": job,
+        **_model_schemas(*(kind.request for kind in KINDS.values()), Job),
         "Accepted": {
             "type": "object",
             "required": ["jobId", "status", "statusUrl"],
@@ -173,15 +152,12 @@ def build_document() -> dict[str, Any]:
                     },
                 }
             },
-            "/exports/project-pdf": _submission(
-                "project-pdf", PdfExportRequest, "Queue a PDF brief of a project"
-            ),
-            "/exports/project-zip": _submission(
-                "project-zip", ZipExportRequest, "Queue a ZIP bundle of a project"
-            ),
-            "/exports/video": _submission(
-                "video", VideoExportRequest, "Queue a video export of a project's timeline"
-            ),
+            **{
+                f"/exports/{kind.export_type.value}": _submission(
+                    kind.export_type.value, kind.request, f"Queue a {kind.title} of a project"
+                )
+                for kind in KINDS.values()
+            },
             "/jobs/{jobId}": {
                 "get": {
                     "operationId": "get_job",

@@ -1,78 +1,53 @@
-"""The bodies the REST API accepts, validated strictly: unknown fields are errors.
+"""Request bodies, validated strictly: unknown fields are errors.
 
-`parse_json_body` turns raw bytes into a validated model or an `APIError` that names
-the field and says what would be accepted.
+`parse_json_body` turns raw bytes into a validated model (an export kind's request model
+from `jobs.kinds`, or a door's own) or an `APIError` that names the field and says what
+would be accepted. Every door parses through it, so a refusal reads the same everywhere.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
     ValidationError,
 )
 
 from app.errors import APIError
-from jobs.pdf.brief import BriefOptions
 
 MAX_JSON_DEPTH = 32
 
 
-def _integral(value: Any) -> Any:
-    """JSON Schema counts 30.0 as an integer; so do we (but never a bool or 30.5)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-ProjectId = Annotated[
-    Annotated[StrictInt, Field(gt=0)]
-    | Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", strict=True)],
-    BeforeValidator(_integral),
-]
-
 M = TypeVar("M", bound=BaseModel)
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class BundleOptions(_Body):
-    format: Literal["zip", "tar.gz"] = "zip"
-    includePdf: StrictBool = False
-
-
-class PdfExportRequest(_Body):
-    projectId: ProjectId
-    options: BriefOptions | None = None
-
-
-class ZipExportRequest(_Body):
-    projectId: ProjectId
-    includeMedia: StrictBool = False
-    options: BundleOptions | None = None
-
-
-class VideoExportRequest(_Body):
-    projectId: ProjectId
-    timeline: dict[str, Any] | None = None
-    preset: str
 
 
 def parse_json_body(raw: bytes, model: type[M]) -> M:
     """Decode and validate a request body."""
+    return validate_body(read_json_object(raw), model)
+
+
+def read_json_object(raw: bytes) -> dict[str, Any]:
+    """Decode a body that must be a JSON object, nested at most MAX_JSON_DEPTH levels."""
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise APIError(400, "invalid_json", f"the request body is not valid JSON: {exc}") from exc
+    _check_shape(value)
+    return value  # type: ignore[no-any-return]
+
+
+def validate_body(value: Any, model: type[M]) -> M:
+    """Validate a decoded body (a JSON object) with `model`."""
+    _check_shape(value)
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise _api_error_of(exc) from exc
+
+
+def _check_shape(value: Any) -> None:
     if not isinstance(value, dict):
         raise APIError(400, "invalid_json", "the request body must be a JSON object")
     if _depth(value) > MAX_JSON_DEPTH:
@@ -81,10 +56,6 @@ def parse_json_body(raw: bytes, model: type[M]) -> M:
             "json_too_deep",
             f"the request body is nested more than {MAX_JSON_DEPTH} levels deep",
         )
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        raise _api_error_of(exc) from exc
 
 
 def _api_error_of(exc: ValidationError) -> APIError:

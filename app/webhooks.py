@@ -9,9 +9,16 @@ be configured, comma-separated, to rotate without downtime). The receiver:
 - takes the export from the webhook body, never by reading the document back, because
   Payload's `afterChange` runs before its transaction commits;
 - queues a document once however often it is delivered: a claim in Redis keyed by the
-  document id and the run (creation, or the update that set a failed request back to
-  `queued`, which is a deliberate re-run);
-- ignores the service's own write-backs and every other change (202, with the reason).
+  document id and the run (creation, or the update that set a failed or cancelled request
+  back to `queued`, which is a deliberate re-run);
+- ignores the service's own write-backs and every other change (202, with the reason);
+- submits through the one door (`app.submissions`) like every other entry. The plugin
+  attests who is acting: it lets a person create a request, or set one back to `queued`,
+  only after Payload's access control let that person read the request's project at that
+  moment, and names them in the delivery's `user`. A re-run is therefore a new request by
+  the person who made the change. The project is the document's `project` relation and
+  nothing else; `params` is validated like a REST body (an unknown key is a 422 naming it,
+  written onto the document).
 """
 
 from __future__ import annotations
@@ -25,7 +32,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,12 +39,18 @@ from starlette.responses import JSONResponse, Response
 from app.errors import APIError
 from app.events import events_path
 from app.job_lookup import JOB_ID, lookup_job
-from app.routes import read_body, services_of, websocket_origin
-from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
-from app.submissions import Services, new_job_id
-from jobs import queue, quotas
-from jobs.export_requests import mark_failed
-from jobs.state import ExportType, JobState, JobStatus
+from app.submissions import (
+    Requester,
+    Services,
+    Submission,
+    record_refusal,
+    refusal_sentence,
+    submit,
+)
+from app.web import read_body, services_of, websocket_origin
+from jobs import quotas
+from jobs.kinds import ExportKind, kind_of
+from jobs.state import ExportType, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +60,6 @@ EVENT = "export-requests.afterChange"
 CLAIM_PREFIX = "export:claim:"
 
 _SIGNATURE = re.compile(r"^t=(?P<t>\d{1,12}),(?P<sigs>v1=[0-9a-f]{64}(,v1=[0-9a-f]{64})*)$")
-
-BODY_MODELS: dict[ExportType, type[BaseModel]] = {
-    ExportType.PROJECT_PDF: PdfExportRequest,
-    ExportType.PROJECT_ZIP: ZipExportRequest,
-    ExportType.VIDEO: VideoExportRequest,
-}
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -126,8 +132,7 @@ async def payload_webhook(request: Request) -> Response:
     delivery = _parse(body, services.settings.collections.export_requests)
     if isinstance(delivery, str):
         return _ignored(delivery)
-    outcome = await run_in_threadpool(handle_delivery, services, delivery)
-    return JSONResponse(outcome, status_code=202)
+    return JSONResponse(await handle_delivery(services, delivery), status_code=202)
 
 
 def _parse(body: bytes, collection: str) -> Delivery | str:
@@ -145,26 +150,22 @@ def _ignored(reason: str) -> Response:
     return JSONResponse({"queued": False, "reason": reason}, status_code=202)
 
 
-def handle_delivery(services: Services, delivery: Delivery) -> dict[str, Any]:
+async def handle_delivery(services: Services, delivery: Delivery) -> dict[str, Any]:
     """Queue the export the delivery asks for, once; say why when it asks for none."""
-    reason = _reason_to_ignore(services, delivery)
+    reason = await run_in_threadpool(_reason_to_ignore, services, delivery)
     if reason:
         return {"queued": False, "reason": reason}
-    run_key = "create" if delivery.operation == "create" else str(delivery.doc.get("updatedAt"))
-    claim = f"{CLAIM_PREFIX}{delivery.doc_id}:{run_key}"
-    if not services.redis.set(claim, "1", nx=True, ex=services.settings.job_ttl_s):
+    if not await run_in_threadpool(_claim, services, delivery):
         return {"queued": False, "reason": "this delivery was already handled"}
     try:
-        state = _state_of(services, delivery)
+        kind = _kind_of(delivery.doc)
     except APIError as exc:
-        _record_rejection(services, delivery, f"the export request is not valid: {exc.message}")
-        return {"queued": False, "reason": exc.message}
+        await run_in_threadpool(record_refusal, services, delivery.doc_id, exc)  # type: ignore[arg-type]
+        return {"queued": False, "reason": refusal_sentence(exc)}
     try:
-        quotas.check_capacity(services.redis, services.settings, state)
-    except quotas.QuotaExceeded as exc:
-        _record_rejection(services, delivery, f"not started: {exc.message}")
-        return {"queued": False, "reason": exc.message}
-    queue.submit(services.redis, services.settings, state)
+        state = await submit(services, _submission_of(kind, delivery))
+    except (APIError, quotas.QuotaExceeded) as exc:  # the door wrote it onto the document
+        return {"queued": False, "reason": refusal_sentence(exc)}
     logger.info(
         "job %s: queued from export request %s (%s)",
         state.job_id,
@@ -172,6 +173,12 @@ def handle_delivery(services: Services, delivery: Delivery) -> dict[str, Any]:
         delivery.operation,
     )
     return {"queued": True, "jobId": state.job_id}
+
+
+def _claim(services: Services, delivery: Delivery) -> bool:
+    run_key = "create" if delivery.operation == "create" else str(delivery.doc.get("updatedAt"))
+    claim = f"{CLAIM_PREFIX}{delivery.doc_id}:{run_key}"
+    return bool(services.redis.set(claim, "1", nx=True, ex=services.settings.job_ttl_s))
 
 
 def _reason_to_ignore(services: Services, delivery: Delivery) -> str | None:
@@ -186,9 +193,13 @@ def _reason_to_ignore(services: Services, delivery: Delivery) -> str | None:
         if delivery.doc.get("jobId"):
             return "already queued by the service (it has a jobId)"
         return None
-    if status == JobStatus.QUEUED.value and delivery.previous.get("status") == "failed":
-        return None  # a person set a failed request back to queued: a deliberate re-run
+    if status == JobStatus.QUEUED.value and _was_rerunnable(delivery.previous.get("status")):
+        return None  # a person set an ended request back to queued: a deliberate re-run
     return "an update that does not ask for a run"
+
+
+def _was_rerunnable(status: object) -> bool:
+    return status in {s.value for s in JobStatus if s.can_rerun}
 
 
 def _is_service(services: Services, user: dict[str, Any] | None) -> bool:
@@ -205,10 +216,9 @@ def _is_service(services: Services, user: dict[str, Any] | None) -> bool:
     )
 
 
-def _state_of(services: Services, delivery: Delivery) -> JobState:
-    doc = delivery.doc
+def _kind_of(doc: dict[str, Any]) -> ExportKind:
     try:
-        export_type = ExportType(str(doc.get("type")))
+        return kind_of(ExportType(str(doc.get("type"))))
     except ValueError as exc:
         raise APIError(
             422,
@@ -217,28 +227,35 @@ def _state_of(services: Services, delivery: Delivery) -> JobState:
             f"({', '.join(t.value for t in ExportType)})",
             field="type",
         ) from exc
-    raw_params = doc.get("params")
-    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
-    project = doc.get("project")
-    body = {"projectId": project.get("id") if isinstance(project, dict) else project, **params}
-    validated = parse_json_body(json.dumps(body).encode(), BODY_MODELS[export_type])
-    requested_by = doc.get("requestedBy")
-    return JobState(
-        job_id=new_job_id(),
-        type=export_type,
-        project_id=validated.projectId,  # type: ignore[attr-defined]
-        params=validated.model_dump(exclude={"projectId"}, exclude_none=True),
+
+
+def _submission_of(kind: ExportKind, delivery: Delivery) -> Submission:
+    """The request the document makes, by the person the plugin names as acting.
+
+    The project is the document's `project` relation; `params` is the rest of the body,
+    validated by the door like a REST body.
+    """
+    doc = delivery.doc
+    params = doc.get("params")
+    return Submission(
+        kind,
+        params if isinstance(params, dict) else {},
+        Requester(source="admin", user_id=_acting_user(delivery)),
         request_doc_id=delivery.doc_id,
-        requested_by=requested_by if isinstance(requested_by, int | str) else None,
-        source="admin",
+        project_id=_id_of(doc.get("project")),
     )
 
 
-def _record_rejection(services: Services, delivery: Delivery, sentence: str) -> None:
-    if delivery.doc_id is not None:
-        mark_failed(
-            services.cms, services.settings.collections.export_requests, delivery.doc_id, sentence
-        )
+def _acting_user(delivery: Delivery) -> int | str | None:
+    """Who made the change: the delivery's user, else (older plugins) the requester."""
+    for value in ((delivery.user or {}).get("id"), _id_of(delivery.doc.get("requestedBy"))):
+        if isinstance(value, int | str):
+            return value
+    return None
+
+
+def _id_of(value: Any) -> Any:
+    return value.get("id") if isinstance(value, dict) else value
 
 
 async def payload_ticket(request: Request) -> Response:

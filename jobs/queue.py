@@ -27,7 +27,6 @@ def queue_for(redis: Redis, settings: Settings) -> Queue:
 def submit(redis: Redis, settings: Settings, state: JobState) -> Job:
     """Record the job's state, then queue it under the same id."""
     JobStore(redis, ttl_s=settings.job_ttl_s).create(state)
-    quotas.track(redis, settings, state)
     job = queue_for(redis, settings).enqueue(
         RUN_EXPORT,
         state.job_id,
@@ -37,5 +36,6 @@ def submit(redis: Redis, settings: Settings, state: JobState) -> Job:
         failure_ttl=FAILURE_TTL_S,
         description=f"{state.type.value} export of project {state.project_id}",
     )
+    quotas.queued(redis, state)
     job_metrics.submitted(state.type)  # export_jobs_submitted_total (jobs/metrics.py)
     return job

@@ -22,6 +22,7 @@ from jobs import metrics as job_metrics
 from jobs import runtime as runtime_module
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportCancelled, ExportError, ExportInterrupted
+from jobs.kinds import kind_of
 from jobs.liveness import Heartbeat
 from jobs.progress import Progress
 from jobs.state import ExportType, JobState, JobStatus
@@ -36,20 +37,8 @@ class ExportFailed(Exception):
 
 
 def builder_for(export_type: ExportType) -> Builder:
-    # Imported here so the web process, which imports jobs.queue, stays light.
-    if export_type is ExportType.PROJECT_PDF:
-        from jobs.pdf import export as project_pdf
-
-        return project_pdf.build
-    if export_type is ExportType.PROJECT_ZIP:
-        from jobs.zip import export as project_zip
-
-        return project_zip.build
-    if export_type is ExportType.VIDEO:
-        from jobs.video import export as video
-
-        return video.build
-    raise ExportError(f"{export_type.value} exports are not available on this worker")
+    """The function that builds this kind of export (`jobs.kinds`)."""
+    return kind_of(export_type).build
 
 
 def run_export(job_id: str) -> dict[str, Any]:

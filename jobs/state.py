@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import Any
 
+from pydantic import BaseModel, Field
 from redis import Redis
 
 KEY_PREFIX = "export:job:"
@@ -46,6 +47,34 @@ class ExportType(StrEnum):
     VIDEO = "video"
 
 
+class Job(BaseModel):
+    """A job's public shape: `GET /jobs/{id}`, the OpenAPI `Job` schema, MCP's output schema."""
+
+    jobId: str
+    type: ExportType
+    projectId: int | str
+    status: JobStatus
+    progress: int = Field(ge=0, le=100, description="percent, 0 to 100")
+    stage: str = Field(description="what the job is doing, in a few words")
+    resultMediaId: int | str | None = Field(
+        None, description="the Payload Media document holding the exported file"
+    )
+    resultUrl: str | None = Field(None, description="where to download that file")
+    error: str | None = Field(
+        None, description="why the job failed or who cancelled it, in a sentence"
+    )
+    exportRequestId: int | str | None = Field(
+        None, description="the export-requests document in Payload recording this job"
+    )
+    createdAt: str
+    startedAt: str | None = None
+    finishedAt: str | None = None
+    eventsUrl: str | None = Field(
+        None,
+        description="a WebSocket URL streaming the job's changes, with a short-lived ticket",
+    )
+
+
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -71,23 +100,25 @@ class JobState:
     started_at: str | None = None
     finished_at: str | None = None
 
-    def public(self) -> dict[str, Any]:
-        """The JSON shape of `GET /jobs/{id}`."""
-        return {
-            "jobId": self.job_id,
-            "type": self.type.value,
-            "projectId": self.project_id,
-            "status": self.status.value,
-            "progress": self.progress,
-            "stage": self.stage,
-            "resultMediaId": self.result_media_id,
-            "resultUrl": self.result_url,
-            "error": self.error,
-            "exportRequestId": self.request_doc_id,
-            "createdAt": self.created_at,
-            "startedAt": self.started_at,
-            "finishedAt": self.finished_at,
-        }
+    def public(self, *, events_url: str | None = None) -> dict[str, Any]:
+        """The JSON shape of `GET /jobs/{id}` (`Job`); `eventsUrl` only when given."""
+        job = Job.model_construct(
+            jobId=self.job_id,
+            type=self.type,
+            projectId=self.project_id,
+            status=self.status,
+            progress=self.progress,
+            stage=self.stage,
+            resultMediaId=self.result_media_id,
+            resultUrl=self.result_url,
+            error=self.error,
+            exportRequestId=self.request_doc_id,
+            createdAt=self.created_at,
+            startedAt=self.started_at,
+            finishedAt=self.finished_at,
+            eventsUrl=events_url,
+        )
+        return job.model_dump(mode="json", exclude_none=False, exclude=_no_events(events_url))
 
     def to_redis(self) -> dict[str, str]:
         raw = asdict(self)
@@ -140,6 +171,10 @@ class JobStore:
         state = JobState.from_redis(raw)
         self.redis.publish(EVENTS_PREFIX + job_id, json.dumps(event_of(state)))
         return state
+
+
+def _no_events(events_url: str | None) -> set[str]:
+    return {"eventsUrl"} if events_url is None else set()
 
 
 def event_of(state: JobState) -> dict[str, Any]:

@@ -25,36 +25,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+import anyio
 from redis import Redis
 
 from app.cli.progress_bar import ProgressBar, human_bytes
 from app.errors import APIError
 from app.logs import log_context
-from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
+from app.schemas import validate_body
 from app.settings import Settings
-from app.submissions import new_job_id
-from cms_client import CMSNotFound
+from app.submissions import Requester, Services, Submission, accept, record
 from cms_client.client import PayloadCall
 from jobs import metrics as job_metrics
 from jobs import runtime as runtime_module
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
-from jobs.export_requests import new_doc
+from jobs.kinds import KINDS, ExportKind, kind_named
 from jobs.progress import Progress
-from jobs.runner import builder_for, failure_sentence, upload_artifact
-from jobs.state import ExportType, JobState, JobStore
+from jobs.runner import failure_sentence, upload_artifact
+from jobs.state import JobState, JobStore
 
-#: `source` of the export-requests document: the plugin's select knows admin|rest|mcp,
-#: and the CLI speaks REST with the service's key.
-CLI_SOURCE = "rest"
+#: `source` of the export-requests document.
+CLI_SOURCE = "cli"
 INTERRUPTED = "cancelled at the terminal (Ctrl-C); nothing was uploaded"
-
-KINDS: dict[str, tuple[ExportType, type[BaseModel]]] = {
-    "pdf": (ExportType.PROJECT_PDF, PdfExportRequest),
-    "zip": (ExportType.PROJECT_ZIP, ZipExportRequest),
-    "video": (ExportType.VIDEO, VideoExportRequest),
-}
+KIND_NAMES = tuple(kind.name for kind in KINDS.values())
 
 
 class UsageError(Exception):
@@ -66,35 +59,34 @@ class ExportRunFailed(Exception):
 
 
 @dataclass(frozen=True)
-class ExportRequest:
-    kind: str
-    body: BaseModel
+class CommandLineExport:
+    """An export as the command line asks for it: the kind, its body, where the file goes."""
+
+    kind: ExportKind
+    body: dict[str, Any]
     output: Path | None
     upload: bool
-
-    @property
-    def export_type(self) -> ExportType:
-        return KINDS[self.kind][0]
-
-    @property
-    def project_id(self) -> int | str:
-        project_id: int | str = self.body.projectId  # type: ignore[attr-defined]
-        return project_id
 
 
 # -- options ---------------------------------------------------------------------------
 
 
 def parse_request(
-    kind: str, project_id: str, options: Sequence[str], *, output: str | None, upload: bool
-) -> ExportRequest:
+    kind_name: str,
+    project_id: str,
+    options: Sequence[str],
+    *,
+    output: str | None,
+    upload: bool,
+) -> CommandLineExport:
     """Validate `--option key=value` pairs with the REST API's model for `kind`.
 
     A key that is a field of the request (`includeMedia`, `preset`, `timeline`) goes at
     the top; any other key goes under `options` (`paperSize`, `format`); dots nest.
     Values are JSON when they parse as JSON (`true`, `3`, `{"a": 1}`), else strings.
     """
-    model = KINDS[kind][1]
+    kind = kind_named(kind_name)
+    model = kind.request
     body: dict[str, Any] = {"projectId": int(project_id) if project_id.isdigit() else project_id}
     for item in options:
         key, sep, raw = item.partition("=")
@@ -105,10 +97,10 @@ def parse_request(
             path = ["options", *path]
         _set_nested(body, path, _value_of(raw))
     try:
-        validated = parse_json_body(json.dumps(body).encode(), model)
+        validate_body(body, model)
     except APIError as exc:
-        raise UsageError(f"invalid {kind} export: {exc.message}") from exc
-    return ExportRequest(kind, validated, Path(output) if output else None, upload)
+        raise UsageError(f"invalid {kind_name} export: {exc.message}") from exc
+    return CommandLineExport(kind, body, Path(output) if output else None, upload)
 
 
 def _value_of(raw: str) -> Any:
@@ -143,22 +135,16 @@ class _WatchedStore(JobStore):
         return state
 
 
-def run(request: ExportRequest, settings: Settings, *, as_json: bool = False) -> int:
+def run(request: CommandLineExport, settings: Settings, *, as_json: bool = False) -> int:
     """Run the export; print the file's path (or the job as JSON) on stdout. Exit 0."""
-    bar = ProgressBar(sys.stderr, label=request.kind)
+    bar = ProgressBar(sys.stderr, label=request.kind.name)
     with _redis_for(settings) as redis:
         rt = _runtime(settings, redis, bar)
-        params = _checked_params(rt, request)
-        state = JobState(
-            job_id=new_job_id(),
-            type=request.export_type,
-            project_id=request.project_id,
-            params=params,
-            source=CLI_SOURCE,
-        )
+        services = Services(settings=settings, redis=redis, cms=rt.cms)
+        submission = Submission(request.kind, request.body, Requester(source=CLI_SOURCE))
+        state = anyio.run(accept, services, submission)  # the one door's checks
         if request.upload:
-            doc = rt.cms.create(settings.collections.export_requests, new_doc(state))
-            state.request_doc_id = doc.get("id")
+            record(services, state)
         rt.store.create(state)
         with log_context(job_id=state.job_id, project_id=state.project_id):
             final, written = _build(rt, Progress(rt, state), request, bar)
@@ -209,31 +195,8 @@ def _runtime(settings: Settings, redis: Redis, bar: ProgressBar) -> runtime_modu
     return rt
 
 
-def _checked_params(rt: runtime_module.Runtime, request: ExportRequest) -> dict[str, Any]:
-    """The job's params, once Payload has confirmed the project exists (else exit 3)."""
-    collection = rt.settings.collections.projects
-    try:
-        rt.cms.get(collection, request.project_id, depth=0)
-    except CMSNotFound as exc:
-        raise CMSNotFound(
-            f"project {request.project_id} was not found in Payload's {collection} "
-            "(or PAYLOAD_API_KEY may not read it)",
-            status=exc.status,
-            url=exc.url,
-        ) from exc
-    if request.export_type is ExportType.VIDEO:
-        from app.video import check_video_request
-
-        assert isinstance(request.body, VideoExportRequest)
-        try:
-            return check_video_request(rt.cms, rt.settings, request.body)
-        except APIError as exc:
-            raise UsageError(f"invalid video export: {exc.message}") from exc
-    return request.body.model_dump(exclude={"projectId"}, exclude_none=True)
-
-
 def _build(
-    rt: runtime_module.Runtime, progress: Progress, request: ExportRequest, bar: ProgressBar
+    rt: runtime_module.Runtime, progress: Progress, request: CommandLineExport, bar: ProgressBar
 ) -> tuple[JobState, Path]:
     """Build (and upload); on failure record the sentence and raise `ExportRunFailed`."""
     workdir = Path(tempfile.mkdtemp(prefix=f"export-{progress.job_id}-", dir=rt.settings.temp_dir))
@@ -242,7 +205,7 @@ def _build(
         ctx = ExportContext(
             job=progress.state, settings=rt.settings, cms=rt.cms, workdir=workdir, progress=progress
         )
-        artifact = builder_for(progress.state.type)(ctx)
+        artifact = request.kind.build(ctx)
         written = _copy_out(artifact, request.output)
         if request.upload:
             progress.report("upload", 90)

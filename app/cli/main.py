@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from app.cli.export import KINDS
+    from app.cli.export import KIND_NAMES
 
     export = commands.add_parser(
         "export",
@@ -93,7 +93,7 @@ def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
             "for any export. Uses REDIS_URL if set, else a private embedded Redis."
         ),
     )
-    export.add_argument("kind", choices=sorted(KINDS), help="what to export")
+    export.add_argument("kind", choices=sorted(KIND_NAMES), help="what to export")
     export.add_argument("project_id", metavar="PROJECT_ID", help="the project's Payload id")
     export.add_argument("-o", "--output", metavar="FILE", help="file or folder to write to")
     export.add_argument(
