@@ -92,6 +92,12 @@ export const STATUS_FIELDS = [
 ] as const
 
 const STATUS_DEFAULTS: Record<string, unknown> = { status: 'queued', progress: 0 }
+/** The job statuses, as the export service's `JobStatus` enum has them (a test compares). */
+export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const
+/** Statuses a person may set back to `queued` to run the export again. */
+const RERUNNABLE = new Set<string>(['failed', 'cancelled'])
+/** Where an export request came from. */
+export const SOURCES = ['admin', 'rest', 'mcp', 'cli'] as const
 const DATE_FIELDS = new Set(['startedAt', 'finishedAt'])
 const REL_FIELDS = new Set(['result', 'requestedBy', 'project'])
 
@@ -303,7 +309,10 @@ export const exportService =
 
       if (differs('requestedBy')) throw forbidden('"requestedBy" cannot be changed')
       if (differs('status')) {
-        if (prev.status === 'failed' && data.status === 'queued') {
+        if (RERUNNABLE.has(String(prev.status)) && data.status === 'queued') {
+          // A re-run is a new request by the person making the change: they must be able to
+          // read the project now, whoever asked the first time.
+          await assertProjectReadable(req, 'project' in data ? data.project : prev.project)
           // deliberate re-run: reset the run state
           data.progress = 0
           data.error = null
@@ -314,7 +323,7 @@ export const exportService =
           data.finishedAt = null
         } else {
           throw forbidden(
-            `Only the export service may change "status" (you may only re-run a failed request by setting status from "failed" to "queued"; current status is "${String(prev.status)}")`,
+            `Only the export service may change "status" (you may only re-run a failed or cancelled request by setting its status to "queued"; current status is "${String(prev.status)}")`,
           )
         }
       } else {
@@ -525,7 +534,7 @@ export const exportService =
         type: 'select',
         defaultValue: 'queued',
         index: true,
-        options: ['queued', 'running', 'succeeded', 'failed'].map((v) => ({ label: v, value: v })),
+        options: JOB_STATUSES.map((v) => ({ label: v, value: v })),
         admin: {
           position: 'sidebar',
           // the edit view shows the status as a live panel: progress, stage, error, download, "Re-run"
@@ -569,7 +578,7 @@ export const exportService =
         name: 'source',
         type: 'select',
         defaultValue: 'admin',
-        options: ['admin', 'rest', 'mcp'].map((v) => ({ label: v, value: v })),
+        options: SOURCES.map((v) => ({ label: v, value: v })),
         admin: { position: 'sidebar' },
       },
       { name: 'startedAt', type: 'date', admin: { position: 'sidebar', date: { pickerAppearance: 'dayAndTime' } } },

@@ -289,3 +289,17 @@ def test_payload_down_is_a_tool_error_and_nothing_is_queued(mcp_url, payload, re
     assert error_of(result).startswith("Payload is unavailable")
     assert result.structured_content["error"]["code"] == "payload_unavailable"
     assert len(payload.docs("export-requests")) == 1  # the first call's
+
+
+def test_no_argument_chooses_a_project_the_caller_cannot_read(mcp_url, payload, redis):
+    payload.add("projects", {"id": 18, "title": "Private", "editors": [3]})
+    result = call(mcp_url, "export.project_pdf", {"projectId": 18})
+    assert result.structured_content["error"]["code"] == "project_not_found"
+    sneaky = call(mcp_url, "export.project_pdf", {"projectId": 17, "options": {"projectId": 18}})
+    assert sneaky.structured_content["error"] == {
+        "code": "unknown_field",
+        "message": "options.projectId is not a field this endpoint accepts",
+        "field": "options.projectId",
+    }
+    assert payload.docs("export-requests") == []
+    assert redis.lrange("rq:queue:exports", 0, -1) == []

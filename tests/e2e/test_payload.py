@@ -21,7 +21,7 @@ from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
-TERMINAL = {"succeeded", "failed"}
+TERMINAL = {"succeeded", "failed", "cancelled"}
 WAIT_S = 90.0
 
 

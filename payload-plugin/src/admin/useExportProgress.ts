@@ -6,7 +6,7 @@ import { useCallback, useEffect, useState } from 'react'
 
 import { requestJSON, type Urls } from './api.js'
 
-export const TERMINAL = new Set(['succeeded', 'failed'])
+export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
 export const POLL_MS = 1500
 
 export type MediaDoc = {

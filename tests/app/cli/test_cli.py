@@ -90,6 +90,15 @@ def test_an_invalid_option_is_one_line_and_exit_2(
     assert len(payload.mock.calls) == 0  # nothing was asked of Payload
 
 
+def test_no_option_chooses_another_project(
+    payload: PayloadStub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", "pdf", "17", "--no-upload", "--option", "projectId=18"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("export-service: invalid pdf export: options.projectId is not a field")
+    assert len(payload.mock.calls) == 0
+
+
 def test_a_missing_setting_is_named_and_exits_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
