@@ -28,6 +28,7 @@ from app.events import EventHub, job_events
 from app.logs import RequestIdMiddleware, setup_logging
 from app.metrics import metrics_endpoint, observe_request
 from app.openapi import openapi
+from app.redelivery import redeliver_lost
 from app.routes import routes as api_routes
 from app.settings import Settings, SettingsError, load_settings
 from app.submissions import Services
@@ -35,7 +36,6 @@ from app.webhooks import payload_ticket, payload_webhook
 from cms_client import PayloadClient
 from jobs import metrics as job_metrics
 from jobs.liveness import sweep
-from jobs.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def create_app(
         services.aredis = connect_async_redis(redis_url)
         app.state.events = EventHub(redis_url)
         await app.state.events.start()
-        sweeper = asyncio.create_task(sweep_forever(services.runtime), name="sweeper")
+        sweeper = asyncio.create_task(sweep_forever(services), name="sweeper")
         app.state.mcp = mcp.session_manager(resolved)
         logger.info("export-service web ready; Payload at %s", resolved.payload_url)
         try:
@@ -149,8 +149,10 @@ def redis_url_of(connection: Redis) -> str:
     return f"redis://{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{db}"
 
 
-async def sweep_forever(runtime: Runtime) -> None:
-    """Fail jobs whose worker died and retry pending write-backs, every interval."""
+async def sweep_forever(services: Services) -> None:
+    """Every interval: fail jobs whose worker died, retry pending write-backs, and queue
+    export requests whose webhook was lost."""
+    runtime = services.runtime
     while True:
         await asyncio.sleep(runtime.settings.sweep_interval_s)
         try:
@@ -164,6 +166,10 @@ async def sweep_forever(runtime: Runtime) -> None:
                 len(report.abandoned),
                 len(report.written_back),
             )
+        try:
+            await redeliver_lost(services)
+        except Exception as exc:  # Payload or Redis down: try again next round
+            logger.warning("looking for lost webhook deliveries failed: %s", exc)
 
 
 app = create_app()

@@ -101,6 +101,7 @@ class Settings:
     shutdown_grace_s: float = 25.0
     heartbeat_ttl_s: int = 45
     sweep_interval_s: float = 30.0
+    redeliver_after_s: int = 120
     service_version: str = "0.1.0"
     # Observability (app/logs.py, app/metrics.py, docs/deploy.md).
     log_level: str = "INFO"
@@ -169,6 +170,7 @@ def load_settings(
         shutdown_grace_s=read("EXPORT_SHUTDOWN_GRACE_S", _positive_float, 25.0),
         heartbeat_ttl_s=read("EXPORT_HEARTBEAT_TTL_S", _positive_int, 45),
         sweep_interval_s=read("EXPORT_SWEEP_INTERVAL_S", _positive_float, 30.0),
+        redeliver_after_s=read("EXPORT_REDELIVER_AFTER_S", _positive_int, 120),
         log_level=read("LOG_LEVEL", _log_level, "INFO"),
         log_format=read("LOG_FORMAT", _log_format, "json"),
         metrics_multiproc_dir=_metrics_dir(read, environ),

@@ -58,6 +58,9 @@ SIGNATURE_HEADER = "x-export-signature"
 REPLAY_WINDOW_S = 300
 EVENT = "export-requests.afterChange"
 CLAIM_PREFIX = "export:claim:"
+CLAIMED = "claimed"
+#: Most documents one sweep redelivers (the rest wait for the next sweep).
+REDELIVER_BATCH = 50
 
 _SIGNATURE = re.compile(r"^t=(?P<t>\d{1,12}),(?P<sigs>v1=[0-9a-f]{64}(,v1=[0-9a-f]{64})*)$")
 
@@ -155,8 +158,13 @@ async def handle_delivery(services: Services, delivery: Delivery) -> dict[str, A
     reason = await run_in_threadpool(_reason_to_ignore, services, delivery)
     if reason:
         return {"queued": False, "reason": reason}
-    if not await run_in_threadpool(_claim, services, delivery):
+    claim = _claim_key(delivery.doc_id, _run_of(delivery))
+    if not await run_in_threadpool(_claim, services, claim):
         return {"queued": False, "reason": "this delivery was already handled"}
+    return await _submit_claimed(services, delivery, claim)
+
+
+async def _submit_claimed(services: Services, delivery: Delivery, claim: str) -> dict[str, Any]:
     try:
         kind = _kind_of(delivery.doc)
     except APIError as exc:
@@ -166,6 +174,7 @@ async def handle_delivery(services: Services, delivery: Delivery) -> dict[str, A
         state = await submit(services, _submission_of(kind, delivery))
     except (APIError, quotas.QuotaExceeded) as exc:  # the door wrote it onto the document
         return {"queued": False, "reason": refusal_sentence(exc)}
+    await run_in_threadpool(_claimed_by, services, claim, state.job_id)
     logger.info(
         "job %s: queued from export request %s (%s)",
         state.job_id,
@@ -175,10 +184,22 @@ async def handle_delivery(services: Services, delivery: Delivery) -> dict[str, A
     return {"queued": True, "jobId": state.job_id}
 
 
-def _claim(services: Services, delivery: Delivery) -> bool:
-    run_key = "create" if delivery.operation == "create" else str(delivery.doc.get("updatedAt"))
-    claim = f"{CLAIM_PREFIX}{delivery.doc_id}:{run_key}"
-    return bool(services.redis.set(claim, "1", nx=True, ex=services.settings.job_ttl_s))
+def _run_of(delivery: Delivery) -> str:
+    """Which run of the document a delivery asks for: its creation, or a re-run."""
+    return "create" if delivery.operation == "create" else str(delivery.doc.get("updatedAt"))
+
+
+def _claim_key(doc_id: int | str | None, run: str) -> str:
+    return f"{CLAIM_PREFIX}{doc_id}:{run}"
+
+
+def _claim(services: Services, claim: str) -> bool:
+    """Take the run for this process; the claim then holds CLAIMED, later the job id."""
+    return bool(services.redis.set(claim, CLAIMED, nx=True, ex=services.settings.job_ttl_s))
+
+
+def _claimed_by(services: Services, claim: str, job_id: str) -> None:
+    services.redis.set(claim, job_id, xx=True, keepttl=True)
 
 
 def _reason_to_ignore(services: Services, delivery: Delivery) -> str | None:

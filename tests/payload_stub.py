@@ -183,6 +183,13 @@ class PayloadStub:
             match = re.match(r"^where\[(\w+)\]\[equals\]$", key)
             if match:
                 docs = [d for d in docs if str(d.get(match.group(1))) == value]
+        for key, value in query.items():
+            match = re.match(r"^where\[(\w+)\]\[(exists|less_than)\]$", key)
+            if match and match.group(2) == "exists":
+                wanted = value == "true"
+                docs = [d for d in docs if (d.get(match.group(1)) is not None) == wanted]
+            elif match:  # ISO timestamps compare as strings
+                docs = [d for d in docs if str(d.get(match.group(1)) or "") < value]
         wanted_in: dict[str, set[str]] = {}
         for key, value in query.items():
             match = re.match(r"^where\[(\w+)\]\[in\]\[\d+\]$", key)

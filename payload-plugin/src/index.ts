@@ -321,6 +321,7 @@ export const exportService =
           data.resultUrl = null
           data.startedAt = null
           data.finishedAt = null
+          data.jobId = null
         } else {
           throw forbidden(
             `Only the export service may change "status" (you may only re-run a failed or cancelled request by setting its status to "queued"; current status is "${String(prev.status)}")`,
