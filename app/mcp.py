@@ -106,7 +106,7 @@ class WaitArgs(BaseModel):
 
     wait: StrictBool = Field(
         False,
-        description="true: follow the job and answer when it has succeeded or failed (or when "
+        description="true: follow the job and answer when it has ended (or when "
         "timeoutSeconds have passed, with its state at that moment); false: answer at once.",
     )
     timeoutSeconds: Annotated[
@@ -142,7 +142,8 @@ _ASYNC_NOTE = (
     "Exports run asynchronously on workers: the call answers at once with the job (status "
     "'queued'), unless wait is true. The answer is the job as GET /jobs/{id} shows it: jobId, "
     f"type, projectId, status ({_STATUSES}), progress (percent), stage, "
-    "resultMediaId and resultUrl (once succeeded), error (a sentence, once failed), "
+    "resultMediaId and resultUrl (once succeeded), error (a sentence, once failed or "
+    "cancelled), "
     "exportRequestId, createdAt, startedAt, finishedAt. Follow a job with export.job_status. "
     "You need read access to the project in Payload."
 )

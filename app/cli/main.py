@@ -41,6 +41,7 @@ from redis.exceptions import RedisError
 from app.errors import APIError
 from app.settings import DEFAULT_PORT, Settings, SettingsError, load_settings
 from cms_client import CMSError, CMSForbidden, CMSNotFound, CMSUnauthorized, CMSUnavailable
+from jobs.state import JobStatus
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -50,7 +51,7 @@ EXIT_UNAVAILABLE = 4
 EXIT_NOTHING_TO_DO = 5
 EXIT_INTERRUPTED = 130
 
-JOB_STATUSES = ("queued", "running", "succeeded", "failed")
+JOB_STATUSES = tuple(status.value for status in JobStatus)
 DEFAULT_LIST_LIMIT = 20
 
 
@@ -231,7 +232,6 @@ def run_export_command(args: argparse.Namespace) -> int:
 
 def run_jobs_command(args: argparse.Namespace) -> int:
     from app.cli import jobs as cli_jobs
-    from jobs.state import JobStatus
 
     settings = _cli_settings()
     if args.action == "show":
