@@ -102,19 +102,23 @@ def test_an_outsider_gets_nothing_through_rest(client, payload, redis):
     assert queued_jobs(redis) == [] and payload.docs("export-requests") == []
 
 
-def test_parallel_submissions_cannot_pass_the_per_person_cap(settings, redis, payload):
-    capped = replace(settings, limits=replace(settings.limits, max_active_per_caller=10))
+def burst(settings, redis, count: int, kind: str, **limits: int) -> list[int]:
+    """`count` parallel submissions by the editor under these limits: their status codes."""
+    capped = replace(settings, limits=replace(settings.limits, **limits))
     with TestClient(create_app(capped, redis=redis)) as client:
 
         def submit(_: int) -> int:
             response = client.post(
-                "/exports/project-pdf", json={"projectId": 17}, headers={"Authorization": EDITOR}
+                f"/exports/{kind}", json={"projectId": 17}, headers={"Authorization": EDITOR}
             )
             return response.status_code
 
-        with ThreadPoolExecutor(max_workers=30) as pool:
-            codes = list(pool.map(submit, range(30)))
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            return list(pool.map(submit, range(count)))
 
+
+def test_parallel_submissions_cannot_pass_the_per_person_cap(settings, redis, payload):
+    codes = burst(settings, redis, 30, "project-pdf", max_active_per_caller=10)
     assert codes.count(202) == 10, codes
     assert codes.count(429) == 20
     assert len(queued_jobs(redis)) == 10
@@ -122,19 +126,9 @@ def test_parallel_submissions_cannot_pass_the_per_person_cap(settings, redis, pa
 
 
 def test_parallel_submissions_cannot_pass_the_queue_depth(settings, redis, payload):
-    capped = replace(settings, limits=replace(settings.limits, max_queue_depth=5))
-    with TestClient(create_app(capped, redis=redis)) as client:
-
-        def submit(_: int) -> int:
-            response = client.post(
-                "/exports/project-zip", json={"projectId": 17}, headers={"Authorization": EDITOR}
-            )
-            return response.status_code
-
-        with ThreadPoolExecutor(max_workers=20) as pool:
-            codes = list(pool.map(submit, range(20)))
-
+    codes = burst(settings, redis, 20, "project-zip", max_queue_depth=5)
     assert codes.count(202) == 5, codes
+    assert codes.count(429) == 15
     assert len(queued_jobs(redis)) == 5
 
 

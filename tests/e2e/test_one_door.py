@@ -16,6 +16,12 @@ from tests.e2e.test_payload import create_request, jobs_for, payload, wait_for_o
 pytestmark = pytest.mark.e2e
 
 
+def rerun(stack, doc_id: int):
+    """The editor sets a request back to queued, as the admin's Re-run button does."""
+    body = {"status": "queued", "params": {}}
+    return payload(stack, "PATCH", f"/export-requests/{doc_id}", "editor", json=body)
+
+
 def exports_of(stack, project_id: int) -> list[dict]:
     found = payload(
         stack, "GET", f"/media?where[exportOf][equals]={project_id}&depth=0", "admin"
@@ -55,16 +61,10 @@ def test_a_rerun_by_someone_who_lost_access_is_refused_and_exports_nothing(stack
 
     revoked = payload(stack, "PATCH", f"/projects/{project}", "admin", json={"editors": []})
     assert revoked.status_code == 200, revoked.text
-    rerun = payload(
-        stack,
-        "PATCH",
-        f"/export-requests/{request['id']}",
-        "editor",
-        json={"status": "queued", "params": {}},
-    )
+    refused = rerun(stack, request["id"])
 
-    assert rerun.status_code == 400, rerun.text
-    assert "not allowed to read it" in rerun.text
+    assert refused.status_code == 400, rerun.text
+    assert "not allowed to read it" in refused.text
     time.sleep(1.0)
     after = payload(stack, "GET", f"/export-requests/{request['id']}?depth=0", "admin").json()
     assert after["status"] == "failed"
@@ -75,14 +75,8 @@ def test_a_rerun_by_someone_who_lost_access_is_refused_and_exports_nothing(stack
 def test_a_rerun_by_someone_who_can_read_the_project_runs(stack):
     request = create_request(stack, type="project-pdf", params={"options": {"paperSize": "A0"}})
     assert wait_for_outcome(stack, request["id"])["status"] == "failed"
-    rerun = payload(
-        stack,
-        "PATCH",
-        f"/export-requests/{request['id']}",
-        "editor",
-        json={"status": "queued", "params": {}},
-    )
-    assert rerun.status_code == 200, rerun.text
+    accepted = rerun(stack, request["id"])
+    assert accepted.status_code == 200, accepted.text
     doc = wait_for_outcome(stack, request["id"])
     assert doc["status"] == "succeeded", doc["error"]
     assert len(jobs_for(stack, request["id"])) == 1
