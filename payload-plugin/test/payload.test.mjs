@@ -188,11 +188,12 @@ test('access: outsider cannot create for a project they cannot read; editor cann
   assert.equal(rerun.error, null)
   assert.equal(rerun.stage, null)
   assert.equal(rerun.finishedAt, null)
+  assert.equal(rerun.jobId, null)
   const hit = await hitP2
   assert.equal(hit.body.operation, 'update')
   assert.equal(hit.body.previousDoc.status, 'failed')
   assert.equal(hit.body.doc.status, 'queued')
-  assert.deepEqual(hit.body.changedFields, ['error', 'finishedAt', 'progress', 'stage', 'status'])
+  assert.deepEqual(hit.body.changedFields, ['error', 'finishedAt', 'jobId', 'progress', 'stage', 'status'])
 
   // delete: admins only
   await assert.rejects(payload.delete({ collection: 'export-requests', id: doc.id, ...asUser(users.editor) }))
