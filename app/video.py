@@ -11,7 +11,7 @@ from typing import Any
 from app.errors import APIError
 from app.schemas import VideoExportRequest
 from app.settings import Settings
-from cms_client import PayloadClient
+from cms_client import PayloadClient, read_project
 from jobs.video.timeline import TimelineError, plan_for, preset_named
 
 
@@ -25,7 +25,7 @@ def check_video_request(
     """
     try:
         preset_named(body.preset)
-        project = cms.get(settings.collections.projects, body.projectId, depth=1)
+        project = read_project(cms, body.projectId, collections=settings.collections)
         plan = plan_for(
             {"preset": body.preset, "timeline": body.timeline},
             project,

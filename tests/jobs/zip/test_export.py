@@ -209,7 +209,7 @@ def test_scripts_come_as_markdown_and_raw_json(settings, payload):
     raw = json.loads(entries["scripts/002-Draft 2_ story.json"])
     assert raw["body"]["root"]["type"] == "root" and raw["kind"] == "story"
     project = json.loads(entries["project.json"])
-    assert project["coverImage"]["filename"] == "cover.png"  # fetched at depth 1
+    assert project["coverImage"]["filename"] == "cover.png"  # the media record
 
 
 def test_a_tar_gz_bundle_verifies_too(settings, payload):
