@@ -346,6 +346,38 @@ def lexical(*paragraphs: str) -> dict[str, Any]:
     }
 
 
+#: What a user record would bring into an export: the seed users' emails and its fields.
+USER_TRACES = (
+    "export-service@example.com",
+    "editor@example.com",
+    "outsider@example.com",
+    "guest@example.com",
+    "apiKey",
+    "loginAttempts",
+    "roles",
+)
+
+
+def upload_node(media_id: int) -> dict[str, Any]:
+    """A Lexical upload node as Payload stores it (depth 0: the media id)."""
+    return {"type": "upload", "relationTo": "media", "value": media_id, "version": 3}
+
+
+def add_rich_text_uploads(stub: PayloadStub) -> dict[str, Any]:
+    """Project 17's still and another project's image, in its summary and first script.
+
+    Returns the other project's image.
+    """
+    project = stub.collections["projects"][17]
+    still = next(d for d in stub.docs("media") if d["filename"] == "still.png")
+    other = stub.add_media_file(
+        "other-project-secret.png", png_bytes(color="red"), "image/png", alt="Secret plans"
+    )
+    for body in (project["summary"], stub.docs("scripts")[0]["body"]):
+        body["root"]["children"] += [upload_node(still["id"]), upload_node(other["id"])]
+    return other
+
+
 def seed(stub: PayloadStub) -> None:
     """Users, project 17 (the editor's) with two images, and three scripts."""
     stub.add_user(SERVICE_KEY, 1, "export-service@example.com", ["export-service"])
