@@ -31,9 +31,7 @@ def request_cancel(rt: Runtime, state: JobState, *, by: str) -> JobState:
         ended = "been cancelled" if state.status is JobStatus.CANCELLED else state.status.value
         raise CannotCancel(f"job {state.job_id} has already {ended}")
     sentence = f"cancelled by {by}"
-    ask_to_stop(
-        rt.redis, state.job_id, sentence, kind=ExportCancelled, ttl_s=rt.settings.job_ttl_s
-    )
+    ask_to_stop(rt.redis, state.job_id, sentence, kind=ExportCancelled, ttl_s=rt.settings.job_ttl_s)
     logger.info("job %s: %s", state.job_id, sentence)
     if state.status is JobStatus.QUEUED:
         _remove_from_queue(rt, state.job_id)
