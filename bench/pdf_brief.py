@@ -77,6 +77,7 @@ def make_data(sections: int, images: int, workdir: Path) -> Any:
     """A project with ``sections`` scripts and ``images`` image media (+ a cover)."""
     from PIL import Image
 
+    from cms_client.records import media_from_doc, project_from_doc, script_from_doc
     from jobs.pdf.brief import BriefData
 
     media: list[dict[str, Any]] = []
@@ -100,7 +101,16 @@ def make_data(sections: int, images: int, workdir: Path) -> Any:
         {"id": n, "title": f"Chapter {n}", "kind": "script", "order": n, "body": _body(n)}
         for n in range(1, sections + 1)
     ]
-    return BriefData(project, scripts, media, files, datetime(2025, 1, 1, tzinfo=UTC), "bench")
+    record = project_from_doc(project, map(media_from_doc, media), media_collection="media")
+    script_records = [script_from_doc(s, record, media_collection="media") for s in scripts]
+    return BriefData(
+        record,
+        script_records,
+        record.own_media(),
+        files,
+        datetime(2025, 1, 1, tzinfo=UTC),
+        "bench",
+    )
 
 
 # --------------------------------------------------------------------------- #

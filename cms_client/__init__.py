@@ -13,8 +13,12 @@ from cms_client.errors import (
     FetchRefused,
 )
 from cms_client.fetch import DownloadResult, FetchPolicy, copy_to, iter_checked
+from cms_client.projects import CollectionSlugs, read_media, read_project, read_scripts
+from cms_client.records import Media, Project, Script
+from cms_client.scrub import FOREIGN_UPLOAD_TEXT
 
 __all__ = [
+    "FOREIGN_UPLOAD_TEXT",
     "CMSBadResponse",
     "CMSError",
     "CMSForbidden",
@@ -22,14 +26,21 @@ __all__ = [
     "CMSUnauthorized",
     "CMSUnavailable",
     "CMSValidationError",
+    "CollectionSlugs",
     "Doc",
     "DocId",
     "DownloadIncomplete",
     "DownloadResult",
     "FetchPolicy",
     "FetchRefused",
+    "Media",
     "PayloadClient",
+    "Project",
+    "Script",
     "api_key_authorization",
     "copy_to",
     "iter_checked",
+    "read_media",
+    "read_project",
+    "read_scripts",
 ]

@@ -115,11 +115,12 @@ def _pin_timeline(
     cms: PayloadClient, settings: Settings, request: VideoExportRequest
 ) -> dict[str, Any]:
     """Check preset, timeline and media against the project; pin the resolved timeline."""
+    from cms_client import read_project
     from jobs.video.timeline import TimelineError, plan_for, preset_named
 
     try:
         preset_named(request.preset)
-        project = cms.get(settings.collections.projects, request.projectId, depth=1)
+        project = read_project(cms, request.projectId, collections=settings.collections)
         plan = plan_for(
             {"preset": request.preset, "timeline": request.timeline},
             project,

@@ -1,34 +1,20 @@
-"""Reading a project and what belongs to it from Payload, as the exports need it."""
+"""Reading a project and what belongs to it from Payload, as the exports need it.
+
+The records come from `cms_client` (read at depth 0, relations as ids, rich-text uploads
+scoped to the project's own media); this module only supplies the job's client and ids.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from cms_client import Doc
+from cms_client import Project, Script, read_project, read_scripts
 from jobs.context import ExportContext
 
 
-def fetch_project(ctx: ExportContext, *, depth: int = 1) -> Doc:
-    return ctx.cms.get(ctx.settings.collections.projects, ctx.project_id, depth=depth)
+def fetch_project(ctx: ExportContext) -> Project:
+    """The job's project with its cover and media."""
+    return read_project(ctx.cms, ctx.project_id, collections=ctx.settings.collections)
 
 
-def fetch_scripts(ctx: ExportContext) -> list[Doc]:
+def fetch_scripts(ctx: ExportContext, project: Project) -> list[Script]:
     """Every script/story artifact linked to the project, in their `order`."""
-    return list(
-        ctx.cms.find_all(
-            ctx.settings.collections.scripts,
-            where={"project": {"equals": ctx.project_id}},
-            sort="order",
-            depth=0,
-        )
-    )
-
-
-def project_media(project: Doc) -> list[Doc]:
-    """The cover image and the `media` items of a project fetched at depth >= 1, once each."""
-    found: dict[Any, Doc] = {}
-    candidates = [project.get("coverImage"), *(project.get("media") or [])]
-    for item in candidates:
-        if isinstance(item, dict) and "id" in item:
-            found.setdefault(item["id"], item)
-    return list(found.values())
+    return read_scripts(ctx.cms, project, collections=ctx.settings.collections)

@@ -31,6 +31,14 @@ NOT_FOUND = {"errors": [{"message": "Not Found"}]}
 
 Reply = tuple[int, dict[str, str], str]
 
+#: Relationship fields and the collection each points to. Like Payload, the stub populates
+#: them for `depth` >= 1 (its default is Payload's, 2) and leaves ids at depth 0; a
+#: populated user is the whole record Payload would send (email, roles, API-key flags).
+RELATIONS: dict[str, dict[str, str]] = {
+    "projects": {"coverImage": "media", "media": "media", "editors": "users"},
+    "scripts": {"project": "projects"},
+}
+
 
 def auth_header(key: str) -> str:
     return f"users API-Key {key}"
@@ -172,7 +180,7 @@ class PayloadStub:
             return _json(403, NOT_ALLOWED)
         if allowed is None:
             return _json(404, NOT_FOUND)
-        return _json(200, self._populate(doc, int(query.get("depth", "2"))))
+        return _json(200, self._populate(collection, doc, int(query.get("depth", "2"))))
 
     def _find(
         self, request: PreparedRequest, segments: list[str], query: dict[str, str], user: Any
@@ -205,7 +213,9 @@ class PayloadStub:
         return _json(
             200,
             {
-                "docs": [self._populate(d, int(query.get("depth", "2"))) for d in chunk],
+                "docs": [
+                    self._populate(collection, d, int(query.get("depth", "2"))) for d in chunk
+                ],
                 "totalDocs": len(docs),
                 "limit": limit,
                 "page": page,
@@ -273,16 +283,39 @@ class PayloadStub:
         content = self.files[filename]
         return 200, {"Content-Length": str(len(content))}, content  # type: ignore[return-value]
 
-    def _populate(self, doc: dict[str, Any], depth: int) -> dict[str, Any]:
+    def _populate(self, collection: str, doc: dict[str, Any], depth: int) -> dict[str, Any]:
         if depth < 1:
             return doc
-        media = self.collections.get("media", {})
         populated = dict(doc)
-        if isinstance(doc.get("coverImage"), int):
-            populated["coverImage"] = media.get(doc["coverImage"], doc["coverImage"])
-        if isinstance(doc.get("media"), list):
-            populated["media"] = [media.get(m, m) for m in doc["media"]]
+        for name, target in RELATIONS.get(collection, {}).items():
+            value = doc.get(name)
+            if isinstance(value, list):
+                populated[name] = [self._related(target, v, depth - 1) for v in value]
+            elif value is not None:
+                populated[name] = self._related(target, value, depth - 1)
         return populated
+
+    def _related(self, collection: str, value: Any, depth: int) -> Any:
+        if collection == "users":
+            return self.user_record(value) or value
+        doc = self.collections.get(collection, {}).get(value)
+        return value if doc is None else self._populate(collection, doc, depth)
+
+    def user_record(self, user_id: Any) -> dict[str, Any] | None:
+        """A user as Payload populates one into a relation."""
+        for key, user in self.users.items():
+            if user["id"] == user_id:
+                return {
+                    "id": user_id,
+                    "email": user["email"],
+                    "roles": user["roles"],
+                    "enableAPIKey": True,
+                    "apiKey": key,
+                    "loginAttempts": 0,
+                    "createdAt": "2026-11-01T09:00:00.000Z",
+                    "updatedAt": "2026-11-01T09:00:00.000Z",
+                }
+        return None
 
 
 def _as_id(raw: str) -> int | str:
@@ -318,6 +351,38 @@ def lexical(*paragraphs: str) -> dict[str, Any]:
             ],
         }
     }
+
+
+#: What a user record would bring into an export: the seed users' emails and its fields.
+USER_TRACES = (
+    "export-service@example.com",
+    "editor@example.com",
+    "outsider@example.com",
+    "guest@example.com",
+    "apiKey",
+    "loginAttempts",
+    "roles",
+)
+
+
+def upload_node(media_id: int) -> dict[str, Any]:
+    """A Lexical upload node as Payload stores it (depth 0: the media id)."""
+    return {"type": "upload", "relationTo": "media", "value": media_id, "version": 3}
+
+
+def add_rich_text_uploads(stub: PayloadStub) -> dict[str, Any]:
+    """Project 17's still and another project's image, in its summary and first script.
+
+    Returns the other project's image.
+    """
+    project = stub.collections["projects"][17]
+    still = next(d for d in stub.docs("media") if d["filename"] == "still.png")
+    other = stub.add_media_file(
+        "other-project-secret.png", png_bytes(color="red"), "image/png", alt="Secret plans"
+    )
+    for body in (project["summary"], stub.docs("scripts")[0]["body"]):
+        body["root"]["children"] += [upload_node(still["id"]), upload_node(other["id"])]
+    return other
 
 
 def seed(stub: PayloadStub) -> None:

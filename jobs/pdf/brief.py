@@ -40,6 +40,7 @@ from markupsafe import Markup
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
+from cms_client import Media, Project, Script
 from jobs.lexical.html import (
     CJK_CLASS,
     FONTS_DIR,
@@ -129,9 +130,9 @@ class BriefOptions(BaseModel):
 class BriefData:
     """Everything a brief shows, fetched by the job beforehand."""
 
-    project: dict[str, Any]
-    scripts: list[dict[str, Any]]
-    media: list[dict[str, Any]]
+    project: Project
+    scripts: Sequence[Script]
+    media: Sequence[Media]
     images: Mapping[str, Path]
     exported_at: datetime
     service_version: str
@@ -368,11 +369,11 @@ def build_view(data: BriefData, options: BriefOptions, images: ImageStore) -> di
     return {
         "sections": sections,
         "layout": layout,
-        "project": project,
-        "title": str(project.get("title") or "Untitled project"),
-        "title_dir": text_direction(str(project.get("title") or "")),
-        "logline": project.get("logline") or "",
-        "summary": lexical_html(project.get("summary"), image_src=inline_image),
+        "project": project.to_json(),
+        "title": project.title or "Untitled project",
+        "title_dir": text_direction(project.title or ""),
+        "logline": project.logline or "",
+        "summary": lexical_html(project.summary, image_src=inline_image),
         "cover": _cover(project, images, layout) if "cover" in sections else None,
         "details": _details(project) if "details" in sections else [],
         "scripts": [_script(s, inline_image) for s in data.scripts]
@@ -390,47 +391,41 @@ def build_view(data: BriefData, options: BriefOptions, images: ImageStore) -> di
 def _images_shown(data: BriefData, options: BriefOptions) -> list[tuple[object, int]]:
     wanted: list[tuple[object, int]] = []
     sections = options.enabled()
-    cover = data.project.get("coverImage")
+    cover = data.project.cover
     if "cover" in sections and cover is not None:
-        wanted.append((cover.get("id") if isinstance(cover, Mapping) else cover, COVER_MAX_PX))
+        wanted.append((cover.id, COVER_MAX_PX))
     if "media" in sections and options.includeThumbnails:
-        wanted += [
-            (m.get("id"), THUMB_MAX_PX)
-            for m in data.media
-            if str(m.get("mimeType") or "").startswith("image/")
-        ]
+        wanted += [(m.id, THUMB_MAX_PX) for m in data.media if m.kind == "image"]
     return [(media_id, px) for media_id, px in wanted if str(media_id) in data.images]
 
 
-def _cover(project: Mapping[str, Any], images: ImageStore, layout: Layout) -> dict[str, Any] | None:
-    ref = project.get("coverImage")
-    media_id = ref.get("id") if isinstance(ref, Mapping) else ref
-    if media_id is None:
+def _cover(project: Project, images: ImageStore, layout: Layout) -> dict[str, Any] | None:
+    if project.cover is None:
         return None
-    prepared = images.get(media_id, COVER_MAX_PX)
+    prepared = images.get(project.cover.id, COVER_MAX_PX)
     if prepared is None:
         return None
     fitted = _fit(prepared, layout.frame_width_mm, layout.frame_height_mm * 0.5)
-    alt = ref.get("alt") if isinstance(ref, Mapping) else None
-    return {**fitted, "alt": plain_text(alt or "Cover image")}
+    return {**fitted, "alt": plain_text(project.cover.alt or "Cover image")}
 
 
-def _script(doc: Mapping[str, Any], image_src: ImageSource) -> dict[str, Any]:
-    title = str(doc.get("title") or f"Untitled {doc.get('kind') or 'script'}")
-    kind = str(doc.get("kind") or "script")
+def _script(script: Script, image_src: ImageSource) -> dict[str, Any]:
+    kind = script.kind or "script"
+    title = script.title or f"Untitled {kind}"
     return {
-        "id": doc.get("id"),
+        "id": script.id,
         "title": title,
         "title_dir": text_direction(title),
         "kind": kind,
         "kind_label": kind.capitalize(),
-        "body": lexical_html(doc.get("body"), image_src=image_src),
+        "body": lexical_html(script.body, image_src=image_src),
     }
 
 
-def _details(project: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _details(project: Project) -> list[dict[str, Any]]:
+    """The project's other fields, labelled from their names; relations are ids or titles."""
     rows = []
-    for key, value in project.items():
+    for key, value in project.to_json().items():
         if key in _SKIP_DETAIL_FIELDS or _is_empty(value):
             continue
         rows.append({"key": key, "label": humanize(key), "value": render_value(value)})
@@ -455,13 +450,24 @@ def render_value(value: object, depth: int = 0) -> Markup:
         return Markup("Yes" if value else "No")
     if isinstance(value, Mapping) and "filename" in value and "mimeType" in value:
         return text_html(value["filename"])
-    if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+    if _is_reference(value):
+        return text_html(_scalar(value))
+    if isinstance(value, list) and value and all(_is_row(v) for v in value):
         return _rows_table(value, depth) if depth < 2 else text_html(_truncate(value))
     if isinstance(value, list):
         return text_html(", ".join(_scalar(v) for v in value))
     if isinstance(value, Mapping) and depth < 2:
         return _rows_table([value], depth)
     return text_html(_truncate(value))
+
+
+def _is_reference(value: object) -> bool:
+    """A related document as a record names it: `{"id", "title"}` (shown as its title)."""
+    return isinstance(value, Mapping) and set(value) == {"id", "title"}
+
+
+def _is_row(value: object) -> bool:
+    return isinstance(value, Mapping) and not _is_reference(value)
 
 
 def _rows_table(rows: Sequence[Mapping[str, Any]], depth: int) -> Markup:
@@ -499,34 +505,32 @@ def _json(value: object) -> str:
 
 
 def _media_rows(
-    media: Sequence[Mapping[str, Any]], images: ImageStore, options: BriefOptions
+    media: Sequence[Media], images: ImageStore, options: BriefOptions
 ) -> list[dict[str, Any]]:
     rows = []
     for item in media:
         thumb = None
-        mime = str(item.get("mimeType") or "")
-        if options.includeThumbnails and mime.startswith("image/"):
-            prepared = images.get(item.get("id"), THUMB_MAX_PX)
+        if options.includeThumbnails and item.kind == "image":
+            prepared = images.get(item.id, THUMB_MAX_PX)
             thumb = _fit(prepared, 24, 16) if prepared else None
         rows.append(
             {
-                "id": item.get("id"),
-                "filename": str(item.get("filename") or f"media {item.get('id')}"),
-                "alt": item.get("alt") or "",
-                "type": mime or "unknown",
-                "size": human_size(item.get("filesize")),
+                "id": item.id,
+                "filename": item.filename or f"media {item.id}",
+                "alt": item.alt or "",
+                "type": item.mime_type or "unknown",
+                "size": human_size(item.filesize),
                 "dimensions": _dimensions(item),
-                "duration": format_duration(item.get("duration")),
+                "duration": format_duration(item.duration),
                 "thumb": thumb,
             }
         )
     return rows
 
 
-def _dimensions(item: Mapping[str, Any]) -> str:
-    w, h = item.get("width"), item.get("height")
-    if isinstance(w, (int, float)) and isinstance(h, (int, float)) and w and h:
-        return f"{int(w)} × {int(h)} px"
+def _dimensions(item: Media) -> str:
+    if item.width and item.height:
+        return f"{item.width} × {item.height} px"
     return ""
 
 

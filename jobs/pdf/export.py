@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from cms_client import Doc
+from cms_client import Media, Project, Script
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
 from jobs.media_files import download_media
 from jobs.paths import slugify
 from jobs.pdf.brief import BriefData, BriefError, BriefOptions, render_brief
-from jobs.project_data import fetch_project, fetch_scripts, project_media
+from jobs.project_data import fetch_project, fetch_scripts
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
@@ -20,17 +20,15 @@ IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 def build(ctx: ExportContext) -> Artifact:
     options = BriefOptions.model_validate(ctx.job.params.get("options") or {})
     ctx.progress.report("fetching project", 5)
-    project = fetch_project(ctx, depth=1)
-    scripts = fetch_scripts(ctx)
-    media = project_media(project)
-    inline = _inline_media(ctx, [project.get("summary"), *(s.get("body") for s in scripts)], media)
-    images = _download_images(ctx, project, media, options, inline)
+    project = fetch_project(ctx)
+    scripts = fetch_scripts(ctx, project)
+    images = _download_images(ctx, images_shown(project, scripts, options))
     ctx.progress.report("rendering", 60)
     path = ctx.workdir / "brief.pdf"
     data = BriefData(
         project=project,
         scripts=scripts,
-        media=media,
+        media=project.own_media(),
         images=images,
         exported_at=datetime.now(UTC),
         service_version=ctx.settings.service_version,
@@ -39,63 +37,35 @@ def build(ctx: ExportContext) -> Artifact:
         info = render_brief(data, path, options=options, templates_dir=ctx.settings.templates_dir)
     except BriefError as exc:
         raise ExportError(f"the PDF brief could not be rendered: {exc}") from exc
-    title = str(project.get("title") or f"project-{ctx.project_id}")
     return Artifact(
         path=path,
-        filename=f"{slugify(title)}-brief.pdf",
+        filename=f"{slugify(project.title or f'project-{ctx.project_id}')}-brief.pdf",
         mime_type="application/pdf",
         metadata={"pages": info.pages},
     )
 
 
-def _inline_media(ctx: ExportContext, bodies: list[Any], known: list[Doc]) -> list[Doc]:
-    """Media docs of images uploaded inside rich text that the project does not list."""
-    known_ids = {m.get("id") for m in known}
-    wanted = sorted(upload_ids(bodies) - known_ids, key=str)
-    if not wanted:
-        return []
-    return list(
-        ctx.cms.find_all(ctx.settings.collections.media, where={"id": {"in": wanted}}, depth=0)
-    )
+def images_shown(project: Project, scripts: Sequence[Script], options: BriefOptions) -> list[Media]:
+    """The project's images the brief shows: the cover, those in rich text, thumbnails if asked.
+
+    Only the project's own media can be among them: rich text naming any other media item
+    reaches this point as a placeholder (`cms_client.scrub`).
+    """
+    uploads = [*project.uploads, *(media_id for script in scripts for media_id in script.uploads)]
+    wanted = {str(media_id) for media_id in uploads}
+    if project.cover is not None:
+        wanted.add(str(project.cover.id))
+    return [
+        item
+        for item in project.own_media()
+        if item.mime_type in IMAGE_TYPES and (options.includeThumbnails or str(item.id) in wanted)
+    ]
 
 
-def upload_ids(bodies: list[Any]) -> set[Any]:
-    """Ids of the media in every Lexical `upload` node of these rich-text values."""
-    found: set[Any] = set()
-    stack = [b for b in bodies if b is not None]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            if node.get("type") == "upload":
-                value = node.get("value")
-                value = value.get("id") if isinstance(value, dict) else value
-                if isinstance(value, int | str):
-                    found.add(value)
-            stack.extend(v for v in node.values() if isinstance(v, dict | list))
-    return found
-
-
-def _download_images(
-    ctx: ExportContext,
-    project: Doc,
-    media: list[Doc],
-    options: BriefOptions,
-    inline: list[Doc],
-) -> dict[str, Path]:
-    """Download the images the brief shows: the cover, inline images, thumbnails if asked."""
-    cover = project.get("coverImage")
-    cover_id = cover.get("id") if isinstance(cover, dict) else None
-    wanted = [
-        m
-        for m in media
-        if m.get("mimeType") in IMAGE_TYPES
-        and (options.includeThumbnails or m.get("id") == cover_id)
-    ] + [m for m in inline if m.get("mimeType") in IMAGE_TYPES]
+def _download_images(ctx: ExportContext, wanted: list[Media]) -> dict[str, Path]:
     images: dict[str, Path] = {}
     for index, item in enumerate(wanted):
         ctx.progress.report("fetching images", 10 + 45 * index / len(wanted))
         path, _ = download_media(ctx, item, ctx.workdir / "images")
-        images[str(item.get("id"))] = path
+        images[str(item.id)] = path
     return images

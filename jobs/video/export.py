@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 def build(ctx: ExportContext, *, engine: VideoEngine | None = None) -> Artifact:
     ctx.progress.report("checking timeline", 1)
-    project = fetch_project(ctx, depth=1)
+    project = fetch_project(ctx)
     try:
         plan = plan_for(ctx.job.params, project, max_seconds=ctx.settings.limits.max_video_seconds)
     except TimelineError as exc:
@@ -48,7 +48,7 @@ def build(ctx: ExportContext, *, engine: VideoEngine | None = None) -> Artifact:
         len(plan.sources),
     )
     result = engine.render(render_request(ctx, plan, engine))
-    title = str(project.get("title") or f"project-{ctx.project_id}")
+    title = project.title or f"project-{ctx.project_id}"
     return Artifact(
         path=result.path,
         filename=f"{slugify(title)}-{plan.preset.name}{plan.preset.extension}",
@@ -59,7 +59,7 @@ def build(ctx: ExportContext, *, engine: VideoEngine | None = None) -> Artifact:
 
 def render_request(ctx: ExportContext, plan: RenderPlan, engine: VideoEngine) -> RenderRequest:
     def fetch(source: Source, folder: Path) -> Path:
-        return download_media(ctx, source.doc, folder)[0]
+        return download_media(ctx, source.media, folder)[0]
 
     def media_url(source: Source) -> str:
         return ctx.cms.absolute_url(source.url)

@@ -11,7 +11,7 @@ for `out - in` seconds). Audio items play from `start` seconds of the output, `g
 dB, cut at the end of the video. A title card is inserted at `at` seconds of the clips'
 own timeline (splitting a clip if `at` falls inside one) and lasts `duration` seconds.
 
-`plan_for` (a job's params and the project, fetched at depth 1) checks a timeline against
+`plan_for` (a job's params and the project's record) checks a timeline against
 the project's media and the limits and returns the `RenderPlan` engines render; every
 problem is a `TimelineError` naming the field (`timeline.clips[2].out`), raised by the web
 process before anything is queued and again by the job, which re-reads the media.
@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from cms_client import Doc
+from cms_client import Media, Project
 
 EPSILON_S = 0.001
 DURATION_TOLERANCE_S = 0.05  # containers round durations; don't refuse `out` for that
@@ -232,7 +232,7 @@ class Source:
     mime_type: str
     filesize: int | None
     duration_s: float | None
-    doc: Doc = dataclasses.field(compare=False, repr=False)
+    media: Media = dataclasses.field(compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -307,31 +307,31 @@ class RenderPlan:
         return [source.media_id for source in self.sources]
 
 
-def plan_for(params: Mapping[str, Any], project: Doc, *, max_seconds: int) -> RenderPlan:
+def plan_for(params: Mapping[str, Any], project: Project, *, max_seconds: int) -> RenderPlan:
     """The plan for a job's params; without a `timeline`, the project's own is used."""
     preset = preset_named(str(params.get("preset") or ""))
     requested = params.get("timeline")
     if requested is not None:
         return resolve_plan(parse_timeline(requested), preset, project, max_seconds=max_seconds)
-    own = project.get("timeline")
+    own = project.timeline
     if own is None:
         raise TimelineError(
-            "timeline", f"the request has no timeline and project {project.get('id')} has none"
+            "timeline", f"the request has no timeline and project {project.id} has none"
         )
     try:
         return resolve_plan(parse_timeline(own), preset, project, max_seconds=max_seconds)
     except TimelineError as exc:
         raise TimelineError(
             exc.field,
-            f"{exc.detail} (in project {project.get('id')}'s own timeline, "
+            f"{exc.detail} (in project {project.id}'s own timeline, "
             "used because the request has none)",
         ) from exc
 
 
 def resolve_plan(
-    timeline: TimelineSpec, preset: Preset, project: Doc, *, max_seconds: int
+    timeline: TimelineSpec, preset: Preset, project: Project, *, max_seconds: int
 ) -> RenderPlan:
-    """Check `timeline` against the project's media (fetched at depth >= 1) and the limit."""
+    """Check `timeline` against the project's own media and the limit."""
     if not timeline.clips:
         raise TimelineError("timeline.clips", "a timeline needs at least one clip")
     media = ProjectMedia(project)
@@ -346,27 +346,22 @@ def resolve_plan(
 
 
 class ProjectMedia:
-    """The project's media by id; ids Payload could not populate count as missing."""
+    """The project's media by id; ids it lists that Payload did not return count as missing."""
 
-    def __init__(self, project: Doc) -> None:
-        self.project_id = project.get("id")
-        self.found: dict[str, Doc] = {}
-        self.missing: set[str] = set()
-        for item in [project.get("coverImage"), *(project.get("media") or [])]:
-            if isinstance(item, dict) and "id" in item:
-                self.found.setdefault(str(item["id"]), item)
-            elif isinstance(item, int | str):
-                self.missing.add(str(item))
+    def __init__(self, project: Project) -> None:
+        self.project_id = project.id
+        self.found = {str(item.id): item for item in project.own_media()}
+        self.missing = {str(media_id) for media_id in project.missing_media_ids}
 
     def source(self, media_id: int | str, field: str, allowed: tuple[str, ...]) -> Source:
-        doc = self.found.get(str(media_id))
-        if doc is None:
+        media = self.found.get(str(media_id))
+        if media is None:
             if str(media_id) in self.missing:
                 raise TimelineError(field, f"media {media_id} was not found in Payload")
             raise TimelineError(
                 field, f"media {media_id} is not a media item of project {self.project_id}"
             )
-        source = source_of(doc)
+        source = source_of(media)
         if source.kind not in allowed:
             raise TimelineError(
                 field,
@@ -376,19 +371,16 @@ class ProjectMedia:
         return source
 
 
-def source_of(doc: Doc) -> Source:
-    mime_type = str(doc.get("mimeType") or "")
-    duration = doc.get("duration")
-    size = doc.get("filesize")
+def source_of(media: Media) -> Source:
     return Source(
-        media_id=doc["id"],
-        kind=mime_type.split("/", 1)[0],
-        url=str(doc.get("url") or ""),
-        filename=str(doc.get("filename") or "no filename"),
-        mime_type=mime_type,
-        filesize=size if isinstance(size, int) else None,
-        duration_s=float(duration) if isinstance(duration, int | float) else None,
-        doc=doc,
+        media_id=media.id,
+        kind=media.kind,
+        url=media.url or "",
+        filename=media.filename or "no filename",
+        mime_type=media.mime_type or "",
+        filesize=media.filesize,
+        duration_s=media.duration,
+        media=media,
     )
 
 

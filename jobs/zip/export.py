@@ -2,9 +2,9 @@
 
     manifest.json             what is inside: per file its path, size, SHA-256, MIME type, source
     SHA256SUMS                the same checksums for `sha256sum -c SHA256SUMS`
-    project.json              the project record (depth 1)
+    project.json              the project record: its fields, its media; relations as ids
     scripts/NNN-title.md      each script/story artifact as Markdown
-    scripts/NNN-title.json    … and as Payload's raw JSON
+    scripts/NNN-title.json    … and as JSON, with Payload's field names
     brief.pdf                 the PDF brief, when `options.includePdf`
     media/references.json     without `includeMedia`: what each media item is and its URL
     media/references.csv      … the same as a spreadsheet
@@ -35,14 +35,13 @@ from typing import Any, cast
 from rq.timeouts import JobTimeoutException
 
 from app.settings import Limits
-from cms_client import CMSError, Doc, iter_checked
+from cms_client import CMSError, Media, Project, Script, iter_checked
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
 from jobs.lexical.markdown import MediaUrl, Node, escape_text, is_lexical, lexical_markdown
-from jobs.media_files import media_label
 from jobs.paths import UniqueNames, safe_component, slugify
 from jobs.progress import Progress
-from jobs.project_data import fetch_project, fetch_scripts, project_media
+from jobs.project_data import fetch_project, fetch_scripts
 from jobs.zip.archive import FORMATS, ArchiveError, ArchiveFormat, ArchiveWriter, open_archive
 
 logger = logging.getLogger(__name__)
@@ -89,7 +88,7 @@ class BundleSpec:
 class PlannedMedia:
     """One media file to download: where it goes in the archive and what Payload says."""
 
-    doc: Doc
+    media: Media
     path: str
     url: str
     size: int | None
@@ -97,7 +96,7 @@ class PlannedMedia:
 
     @property
     def label(self) -> str:
-        return media_label(self.doc)
+        return self.media.label
 
 
 @dataclass
@@ -105,8 +104,8 @@ class Plan:
     """Every name in the bundle, claimed up front so that collisions are settled once."""
 
     spec: BundleSpec
-    project: Doc
-    scripts: list[tuple[Doc, str]]
+    project: Project
+    scripts: list[tuple[Script, str]]
     media: list[PlannedMedia]
     names: UniqueNames
     exported_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -126,8 +125,8 @@ def build(ctx: ExportContext) -> Artifact:
     """Fetch the project, check the limits, write the archive and describe it."""
     spec = BundleSpec.from_params(ctx.job.params)
     ctx.progress.report("fetching project", 5)
-    project = fetch_project(ctx, depth=1)
-    plan = plan_bundle(ctx, spec, project, fetch_scripts(ctx), project_media(project))
+    project = fetch_project(ctx)
+    plan = plan_bundle(ctx, spec, project, fetch_scripts(ctx, project))
     check_limits(ctx, plan)
     path = ctx.workdir / f"bundle{FORMATS[spec.archive_format][1]}"
     try:
@@ -137,11 +136,10 @@ def build(ctx: ExportContext) -> Artifact:
     except JobTimeoutException as exc:  # RQ's own alarm, should the meter not see it first
         raise ExportError(_timeout_sentence(ctx.settings.limits)) from exc
     ctx.progress.report("bundled", PROGRESS_DONE)
-    title = str(project.get("title") or f"project-{ctx.project_id}")
     mime_type, extension = FORMATS[spec.archive_format]
     return Artifact(
         path=path,
-        filename=f"{slugify(title)}-bundle{extension}",
+        filename=f"{slugify(project.title or f'project-{ctx.project_id}')}-bundle{extension}",
         mime_type=mime_type,
         metadata={
             "format": spec.archive_format,
@@ -156,7 +154,7 @@ def build(ctx: ExportContext) -> Artifact:
 
 
 def plan_bundle(
-    ctx: ExportContext, spec: BundleSpec, project: Doc, scripts: list[Doc], media: list[Doc]
+    ctx: ExportContext, spec: BundleSpec, project: Project, scripts: list[Script]
 ) -> Plan:
     """Decide every path in the archive; fixed names first, so content cannot take them."""
     names = UniqueNames()
@@ -169,35 +167,32 @@ def plan_bundle(
         "media/references.csv",
     ):
         names.reserve(fixed)
-    planned_scripts = [(doc, _script_stem(names, doc)) for doc in scripts]
+    planned_scripts = [(script, _script_stem(names, script)) for script in scripts]
     # References need no archive paths: only files in the bundle claim names.
     claim = names if spec.include_media else None
-    planned_media = [_plan_media(ctx, claim, doc) for doc in media]
+    planned_media = [_plan_media(ctx, claim, item) for item in project.own_media()]
     return Plan(spec, project, planned_scripts, planned_media, names)
 
 
-def _script_stem(names: UniqueNames, doc: Doc) -> str:
-    title = safe_component(str(doc.get("title") or f"script-{doc.get('id')}"))
-    order = doc.get("order")
-    number = order if isinstance(order, int) and order >= 0 else 0
-    return names.claim(f"scripts/{number:03d}-{title}", tag=str(doc.get("id")))
+def _script_stem(names: UniqueNames, script: Script) -> str:
+    title = safe_component(script.title or f"script-{script.id}")
+    number = script.order if script.order is not None and script.order >= 0 else 0
+    return names.claim(f"scripts/{number:03d}-{title}", tag=str(script.id))
 
 
-def _plan_media(ctx: ExportContext, names: UniqueNames | None, doc: Doc) -> PlannedMedia:
-    url = doc.get("url")
-    absolute = ctx.cms.absolute_url(url) if isinstance(url, str) and url else ""
-    size = doc.get("filesize")
+def _plan_media(ctx: ExportContext, names: UniqueNames | None, media: Media) -> PlannedMedia:
+    absolute = ctx.cms.absolute_url(media.url) if media.url else ""
     # Flat: a filename's slashes become `_`, so `../../etc/passwd` is `media/_.._etc_passwd`.
-    filename = safe_component(str(doc.get("filename") or ""), fallback=f"media-{doc.get('id')}")
+    filename = safe_component(media.filename or "", fallback=f"media-{media.id}")
     path = f"media/{filename}"
     if names is not None:
-        path = names.claim(path, tag=str(doc.get("id")))
+        path = names.claim(path, tag=str(media.id))
     return PlannedMedia(
-        doc=doc,
+        media=media,
         path=path,
         url=absolute,
-        size=size if isinstance(size, int) and size >= 0 else None,
-        mime_type=str(doc.get("mimeType") or "application/octet-stream"),
+        size=media.filesize if media.filesize is not None and media.filesize >= 0 else None,
+        mime_type=media.mime_type or "application/octet-stream",
     )
 
 
@@ -301,16 +296,18 @@ def _json_bytes(value: Any) -> bytes:
 
 def _add_records(ctx: ExportContext, archive: ArchiveWriter, plan: Plan) -> list[dict[str, Any]]:
     collections = ctx.settings.collections
-    archive.add_bytes("project.json", _json_bytes(plan.project), mime_type="application/json")
-    sources = [_source(collections.projects, plan.project.get("id"), "project")]
-    media_paths = {str(m.doc.get("id")): m for m in plan.media}
-    for doc, stem in plan.scripts:
-        markdown = script_markdown(doc, plan.project, _media_link(media_paths, plan.spec))
+    project_json = _json_bytes(plan.project.to_json())
+    archive.add_bytes("project.json", project_json, mime_type="application/json")
+    sources = [_source(collections.projects, plan.project.id, "project")]
+    media_paths = {str(m.media.id): m for m in plan.media}
+    for script, stem in plan.scripts:
+        markdown = script_markdown(script, plan.project, _media_link(media_paths, plan.spec))
         archive.add_bytes(f"{stem}.md", markdown.encode(), mime_type="text/markdown")
-        archive.add_bytes(f"{stem}.json", _json_bytes(doc), mime_type="application/json")
+        script_json = _json_bytes(script.to_json())
+        archive.add_bytes(f"{stem}.json", script_json, mime_type="application/json")
         sources += [
-            _source(collections.scripts, doc.get("id"), "script-markdown"),
-            _source(collections.scripts, doc.get("id"), "script-json"),
+            _source(collections.scripts, script.id, "script-markdown"),
+            _source(collections.scripts, script.id, "script-json"),
         ]
     return sources
 
@@ -329,14 +326,14 @@ def _media_link(media: dict[str, PlannedMedia], spec: BundleSpec) -> MediaUrl:
     return link
 
 
-def script_markdown(doc: Doc, project: Doc, media_url: MediaUrl) -> str:
+def script_markdown(script: Script, project: Project, media_url: MediaUrl) -> str:
     """A script as Markdown: its title, a few facts, its body, then other rich-text fields."""
-    title = escape_text(str(doc.get("title") or f"Script {doc.get('id')}"))
+    title = escape_text(script.title or f"Script {script.id}")
     facts = [
-        ("Project", project.get("title")),
-        ("Kind", doc.get("kind")),
-        ("Order", doc.get("order")),
-        ("Updated", doc.get("updatedAt")),
+        ("Project", project.title),
+        ("Kind", script.kind),
+        ("Order", script.order),
+        ("Updated", script.updated_at),
     ]
     lines = [f"# {title}", ""]
     lines += [
@@ -345,11 +342,10 @@ def script_markdown(doc: Doc, project: Doc, media_url: MediaUrl) -> str:
         if value not in (None, "")
     ]
     parts = ["\n".join(lines)]
-    body = doc.get("body")
-    if body not in (None, ""):
-        parts.append(lexical_markdown(body, media_url=media_url))
-    for key, value in doc.items():
-        if key != "body" and is_lexical(value):
+    if script.body not in (None, ""):
+        parts.append(lexical_markdown(script.body, media_url=media_url))
+    for key, value in script.other_fields.items():
+        if is_lexical(value):
             section = lexical_markdown(value, media_url=media_url)
             parts.append(f"## {escape_text(_humanize(key))}\n\n{section}")
     return "\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
@@ -369,9 +365,9 @@ def _add_references(archive: ArchiveWriter, plan: Plan) -> list[dict[str, Any]]:
 
 def _reference(item: PlannedMedia) -> dict[str, Any]:
     return {
-        "id": item.doc.get("id"),
-        "filename": item.doc.get("filename"),
-        "mimeType": item.doc.get("mimeType"),
+        "id": item.media.id,
+        "filename": item.media.filename,
+        "mimeType": item.media.mime_type,
         "size": item.size,
         "url": item.url or None,
     }
@@ -441,7 +437,7 @@ def _add_media_files(
     for item in plan.media:
         meter.check()
         _add_media_file(ctx, archive, item, meter)
-        sources.append(_source(ctx.settings.collections.media, item.doc.get("id"), "media"))
+        sources.append(_source(ctx.settings.collections.media, item.media.id, "media"))
     return sources
 
 
@@ -526,7 +522,7 @@ def build_manifest(ctx: ExportContext, plan: Plan, files: list[dict[str, Any]]) 
     return {
         "bundleFormatVersion": BUNDLE_FORMAT_VERSION,
         "projectId": ctx.project_id,
-        "title": plan.project.get("title"),
+        "title": plan.project.title,
         "exportedAt": plan.exported_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "jobId": ctx.job.job_id,
         "serviceVersion": ctx.settings.service_version,

@@ -297,6 +297,9 @@ def test_images_uploaded_inside_rich_text_are_fetched_for_the_brief(client, payl
     inline = payload.add_media_file(
         "inline.png", png_bytes(color="red"), "image/png", width=64, height=48
     )
+    # Issue #13: rich text embeds only the project's own media (tests/jobs/pdf/test_export.py
+    # shows another media item is not fetched), so the inline image is one of the project's.
+    payload.collections["projects"][17]["media"].append(inline["id"])
     script = payload.docs("scripts")[0]
     script["body"]["root"]["children"].append(
         {"type": "upload", "relationTo": "media", "value": inline["id"], "version": 1}

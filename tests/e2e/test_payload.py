@@ -207,3 +207,138 @@ def test_a_video_of_the_projects_own_timeline_is_a_playable_mp4(stack, tmp_path)
     assert abs(info.duration_s - 7.0) < 0.2, info
     assert (info.video_codec, info.width, info.height) == ("h264", 640, 360)
     assert media["exportMeta"]["preset"] == "360p-h264"
+
+
+# -- what an export may hold (issue #13) ------------------------------------------------------
+
+
+def user_traces(stack: Stack) -> list[str]:
+    """What a user record would bring into an export: every seed user's email, and its fields."""
+    emails = [user["email"] for user in stack.seed["users"].values() if user]
+    return [*emails, "apiKey", "loginAttempts", "roles"]
+
+
+def bundle_texts(content: bytes) -> dict[str, str]:
+    """Every file of a ZIP bundle as text; the brief's as pypdf reads it."""
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    texts = {}
+    for name in archive.namelist():
+        data = archive.read(name)
+        if name.endswith(".pdf"):
+            texts[name] = "\n".join(
+                p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages
+            )
+        else:
+            texts[name] = data.decode("utf-8", errors="replace")
+    return texts
+
+
+def test_no_export_holds_a_user_record(stack):
+    """The sample project's `editors` are users: neither the brief nor the bundle shows one."""
+    pdf = wait_for_outcome(stack, create_request(stack, type="project-pdf")["id"])
+    bundle = create_request(
+        stack, type="project-zip", params={"includeMedia": True, "options": {"includePdf": True}}
+    )
+    bundle = wait_for_outcome(stack, bundle["id"])
+    assert pdf["status"] == bundle["status"] == "succeeded", (pdf["error"], bundle["error"])
+
+    reader = PdfReader(io.BytesIO(result_file(stack, pdf)[1]))
+    texts = {"brief": "\n".join(p.extract_text() or "" for p in reader.pages)}
+    texts.update(bundle_texts(result_file(stack, bundle)[1]))
+    assert "brief.pdf" in texts and "project.json" in texts
+    found = {(name, t) for name, text in texts.items() for t in user_traces(stack) if t in text}
+    assert found == set()
+    editor_id = stack.seed["users"]["editor"]["id"]
+    assert json.loads(texts["project.json"])["editors"] == [editor_id]
+
+
+def red_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (96, 64), (255, 0, 0)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def upload_node(media_id: Any) -> dict[str, Any]:
+    return {
+        "type": "upload",
+        "relationTo": "media",
+        "value": media_id,
+        "version": 3,
+        "fields": None,
+    }
+
+
+def rich_text(*nodes: dict[str, Any]) -> dict[str, Any]:
+    words = {"type": "text", "text": "See the pictures.", "format": 0, "version": 1}
+    paragraph = {"type": "paragraph", "children": [words], "version": 1}
+    return {"root": {"type": "root", "children": [paragraph, *nodes], "version": 1}}
+
+
+def project_with_a_foreign_upload(stack: Stack) -> tuple[int, dict[str, Any]]:
+    """A project of the editor's whose rich text shows one of its images and another one."""
+    other = payload(
+        stack,
+        "POST",
+        "/media",
+        files={"file": ("other-project-secret.png", red_png(), "image/png")},
+        data={"_payload": json.dumps({"alt": "Secret plans of another project"})},
+    )
+    assert other.status_code == 201, other.text
+    other_id = other.json()["doc"]["id"]
+    cover, own, _ = stack.seed["media"]
+    body = rich_text(upload_node(own), upload_node(other_id))
+    created = payload(
+        stack,
+        "POST",
+        "/projects",
+        json={
+            "title": "Foreign upload probe",
+            "summary": body,
+            "coverImage": cover,
+            "media": [own],
+            "editors": [stack.seed["users"]["editor"]["id"]],
+        },
+    )
+    assert created.status_code == 201, created.text
+    project = created.json()["doc"]["id"]
+    script = payload(
+        stack,
+        "POST",
+        "/scripts",
+        json={"title": "Probe script", "project": project, "order": 1, "body": body},
+    )
+    assert script.status_code == 201, script.text
+    return project, other.json()["doc"]
+
+
+def is_red(image: Any) -> bool:
+    pixel = image.convert("RGB").getpixel((image.width // 2, image.height // 2))
+    return pixel[0] > 200 and pixel[1] < 60 and pixel[2] < 60
+
+
+def test_rich_text_embeds_only_the_projects_own_media(stack):
+    project, other = project_with_a_foreign_upload(stack)
+    pdf = create_request(
+        stack, project=project, type="project-pdf", params={"options": {"includeThumbnails": False}}
+    )
+    bundle = create_request(
+        stack, project=project, type="project-zip", params={"includeMedia": True}
+    )
+    pdf, bundle = wait_for_outcome(stack, pdf["id"]), wait_for_outcome(stack, bundle["id"])
+    assert pdf["status"] == bundle["status"] == "succeeded", (pdf["error"], bundle["error"])
+
+    reader = PdfReader(io.BytesIO(result_file(stack, pdf)[1]))
+    text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    assert text.count("[image not part of this project]") == 2  # summary and script
+    images = [image.image for page in reader.pages for image in page.images]
+    assert len(images) >= 2  # the cover and the project's own image, shown inline
+    assert not any(is_red(image) for image in images)
+    texts = bundle_texts(result_file(stack, bundle)[1])
+    markdown = next(text for name, text in texts.items() if name.endswith("Probe script.md"))
+    assert "image not part of this project" in markdown
+    assert "media/storm-still.png" in markdown
+    for name, text in texts.items():
+        assert other["filename"] not in name and other["filename"] not in text, name
+        assert "Secret plans" not in text, name

@@ -41,6 +41,7 @@ from jobs.pdf.brief import (
 )
 from tests.fixtures.brief import HERE as FIXTURES
 from tests.fixtures.brief import load_brief_data, load_json
+from tests.records import project_record
 
 GOLDEN_FILE = FIXTURES / "golden.sha256"
 
@@ -295,7 +296,7 @@ def evil_data() -> BriefData:
          "value": {"id": 999, "filename": "remote.jpg", "mimeType": "image/jpeg",
                    "url": "http://127.0.0.1:9/remote.jpg"}},
     ]}}  # fmt: skip
-    return load_brief_data(project=project, scripts=[], media=[])
+    return load_brief_data(project=project_record(project), scripts=[], media=[])
 
 
 def test_project_text_is_escaped_not_interpreted(tmp_path: Path) -> None:
@@ -317,7 +318,9 @@ def test_nothing_is_fetched_while_rendering(
     out = render(tmp_path, evil_data(), sections=["cover", "summary", "details"])
     assert EVIL_TITLE in out.text
     assert "{% for x in range(3) %}loop{% endfor %}" in out.text
-    assert "image not available: remote.jpg" in out.text
+    # Issue #13: media 999 is not the project's, so the upload is a placeholder, not a label
+    # taken from a record the project does not own (this was "image not available: remote.jpg").
+    assert "[image not part of this project]" in out.text and "remote.jpg" not in out.text
     assert "bad link" in out.text
 
 

@@ -16,6 +16,7 @@ from jobs.video.engine.probe import NotMP4, probe_mp4
 from jobs.video.timeline import PRESETS, RenderPlan, plan_for
 from tests.jobs.video.video_media import TINY, VideoFiles, media_doc, video_files
 from tests.payload_stub import png_bytes
+from tests.records import project_record
 
 
 @pytest.fixture(scope="session")
@@ -30,16 +31,18 @@ def files(media: VideoFiles, tmp_path: Path) -> dict[int, Path]:
     return {1: media.clip_a, 2: media.clip_b, 3: still, 4: media.tone, 5: media.silent}
 
 
-PROJECT = {
-    "id": 17,
-    "media": [
-        media_doc(1, "clip-a.mp4", "video/mp4"),
-        media_doc(2, "clip-b.mp4", "video/mp4"),
-        media_doc(3, "still.png", "image/png"),
-        media_doc(4, "tone.m4a", "audio/mp4"),
-        media_doc(5, "silent.mp4", "video/mp4"),
-    ],
-}
+PROJECT = project_record(
+    {
+        "id": 17,
+        "media": [
+            media_doc(1, "clip-a.mp4", "video/mp4"),
+            media_doc(2, "clip-b.mp4", "video/mp4"),
+            media_doc(3, "still.png", "image/png"),
+            media_doc(4, "tone.m4a", "audio/mp4"),
+            media_doc(5, "silent.mp4", "video/mp4"),
+        ],
+    }
+)
 
 
 def make_plan(timeline: dict[str, object], preset: str = "360p-h264") -> RenderPlan:

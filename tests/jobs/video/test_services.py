@@ -36,6 +36,7 @@ from jobs.video.timeline import plan_for
 from tests.conftest import EDITOR, run_jobs
 from tests.jobs.video.video_media import VideoFiles, media_doc, video_files
 from tests.payload_stub import PayloadStub
+from tests.records import project_record
 
 RENDER = "http://render.test"
 TRANSCODE = "http://transcode.test"
@@ -294,7 +295,7 @@ def test_a_service_that_never_finishes_times_out_and_is_cancelled(
 
 # -- the engine on its own ---------------------------------------------------------------
 
-PROJECT = {"id": 17, "media": [media_doc(5, "a.mp4", "video/mp4")]}
+PROJECT = project_record({"id": 17, "media": [media_doc(5, "a.mp4", "video/mp4")]})
 
 
 def plan() -> Any:

@@ -12,8 +12,9 @@ from jobs.video.timeline import (
     plan_for,
 )
 from tests.jobs.video.video_media import media_doc
+from tests.records import project_record
 
-PROJECT = {
+PROJECT_DOC = {
     "id": 17,
     "coverImage": media_doc(1, "cover.png", "image/png"),
     "media": [
@@ -25,6 +26,7 @@ PROJECT = {
     ],
     "timeline": {"clips": [{"mediaId": 2, "in": 0, "out": 3}]},
 }
+PROJECT = project_record(PROJECT_DOC)
 
 
 def plan(timeline: object = None, preset: str = "720p-h264", max_seconds: int = 600):
@@ -180,6 +182,6 @@ def test_a_timeline_over_the_limit_says_where_it_passes_it():
 
 
 def test_a_bad_project_timeline_says_it_came_from_the_project():
-    project = {**PROJECT, "timeline": {"clips": []}}
+    project = project_record({**PROJECT_DOC, "timeline": {"clips": []}})
     with pytest.raises(TimelineError, match="project 17's own timeline"):
         plan_for({"preset": "720p-h264"}, project, max_seconds=60)

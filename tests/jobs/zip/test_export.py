@@ -22,7 +22,7 @@ from jobs.errors import ExportError
 from jobs.state import ExportType, JobState
 from jobs.zip import export as project_zip
 from tests.conftest import EDITOR, run_jobs
-from tests.payload_stub import BASE_URL, PayloadStub
+from tests.payload_stub import BASE_URL, USER_TRACES, PayloadStub, add_rich_text_uploads
 
 GB = 1024**3
 
@@ -209,7 +209,7 @@ def test_scripts_come_as_markdown_and_raw_json(settings, payload):
     raw = json.loads(entries["scripts/002-Draft 2_ story.json"])
     assert raw["body"]["root"]["type"] == "root" and raw["kind"] == "story"
     project = json.loads(entries["project.json"])
-    assert project["coverImage"]["filename"] == "cover.png"  # fetched at depth 1
+    assert project["coverImage"]["filename"] == "cover.png"  # the media record
 
 
 def test_a_tar_gz_bundle_verifies_too(settings, payload):
@@ -241,6 +241,46 @@ def test_progress_stays_between_5_and_88_and_only_rises(settings, payload):
     assert percents[0] == 5 and percents[-1] == 88
     assert all(5 <= p <= 88 for p in percents)
     assert percents == sorted(percents)
+
+
+def bundle_text(entries: dict[str, bytes]) -> dict[str, str]:
+    """Every file's text: the PDF's as pypdf reads it, media files as they are."""
+    import pypdf
+
+    texts = {}
+    for path, data in entries.items():
+        if path.endswith(".pdf"):
+            pages = pypdf.PdfReader(io.BytesIO(data)).pages
+            texts[path] = "\n".join(page.extract_text() or "" for page in pages)
+        else:
+            texts[path] = data.decode("utf-8", errors="replace")
+    return texts
+
+
+def test_no_file_of_the_bundle_holds_a_user_record(settings, payload):
+    params = {"includeMedia": True, "options": {"includePdf": True}}
+    entries = read_entries(project_zip.build(make_ctx(settings, params)))
+
+    found = {
+        (path, trace)
+        for path, text in bundle_text(entries).items()
+        for trace in USER_TRACES
+        if trace in text
+    }
+    assert found == set()
+    assert json.loads(entries["project.json"])["editors"] == [2]  # the ids Payload stores
+
+
+def test_rich_text_links_only_the_projects_own_media(settings, payload):
+    other = add_rich_text_uploads(payload)
+    entries = read_entries(project_zip.build(make_ctx(settings, media_params())))
+
+    markdown = entries["scripts/001-Draft 1_ script.md"].decode()
+    assert "![Still](<../media/still.png>)" in markdown
+    assert "image not part of this project" in markdown
+    assert "other-project-secret" not in json.dumps(bundle_text(entries))
+    assert "Secret plans" not in json.dumps(bundle_text(entries))
+    assert not any(f"={other['id']}" in c.request.url for c in payload.mock.calls)
 
 
 # -- names -------------------------------------------------------------------------------

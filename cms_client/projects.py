@@ -1,0 +1,78 @@
+"""Reading a project, its scripts and its media from Payload as records.
+
+Everything is read at depth 0, so Payload populates no relation (users included): the
+project by id, its scripts by their `project` relation, and the media it lists by id
+from the media collection, a hundred ids a request.
+
+    project = read_project(client, 17, collections=settings.collections)
+    scripts = read_scripts(client, project, collections=settings.collections)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from cms_client.client import PayloadClient
+from cms_client.errors import CMSBadResponse
+from cms_client.records import (
+    DocId,
+    Media,
+    Project,
+    Script,
+    media_from_doc,
+    media_ids_of,
+    project_from_doc,
+    script_from_doc,
+)
+
+#: Media ids asked for in one request (Payload parses up to 1000 array items a query).
+MEDIA_IDS_PER_REQUEST = 100
+
+
+class CollectionSlugs(Protocol):
+    """The collection slugs read (`app.settings.Collections` is one)."""
+
+    @property
+    def projects(self) -> str: ...
+
+    @property
+    def scripts(self) -> str: ...
+
+    @property
+    def media(self) -> str: ...
+
+
+def read_project(
+    client: PayloadClient, project_id: DocId, *, collections: CollectionSlugs
+) -> Project:
+    """The project and the media it lists (cover and `media`), as these credentials see them."""
+    doc = client.get(collections.projects, project_id, depth=0)
+    media = read_media(client, media_ids_of(doc), collection=collections.media)
+    return project_from_doc(doc, media, media_collection=collections.media)
+
+
+def read_scripts(
+    client: PayloadClient, project: Project, *, collections: CollectionSlugs
+) -> list[Script]:
+    """Every script/story artifact linked to the project, in their `order`."""
+    docs = client.find_all(
+        collections.scripts,
+        where={"project": {"equals": project.id}},
+        sort="order",
+        depth=0,
+    )
+    return [script_from_doc(doc, project, media_collection=collections.media) for doc in docs]
+
+
+def read_media(client: PayloadClient, ids: Sequence[DocId], *, collection: str) -> list[Media]:
+    """The media items with these ids that Payload returns (missing ones are left out)."""
+    found: list[Media] = []
+    for start in range(0, len(ids), MEDIA_IDS_PER_REQUEST):
+        chunk = list(ids[start : start + MEDIA_IDS_PER_REQUEST])
+        body = client.find(collection, where={"id": {"in": chunk}}, depth=0, limit=len(chunk))
+        docs = body.get("docs")
+        if not isinstance(docs, list):
+            raise CMSBadResponse(f"Payload's answer listing {collection} has no 'docs' list")
+        found += [media_from_doc(doc) for doc in docs if isinstance(doc, dict)]
+    return found
