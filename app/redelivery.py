@@ -22,7 +22,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from app.submissions import Services
-from app.webhooks import CLAIMED, Delivery, _claim, _claim_key, _run_of, _submit_claimed
+from app.webhooks import CLAIMED, Delivery, claim_key, run_of, submit_claimed, take_claim
 from jobs.export_requests import mark_failed
 from jobs.state import JobStatus
 
@@ -69,13 +69,13 @@ async def _recover(services: Services, doc: dict[str, Any]) -> bool:
     delivery = Delivery(
         operation="create" if created else "update", user=None, doc=doc, previous={}
     )
-    claim = _claim_key(delivery.doc_id, _run_of(delivery))
+    claim = claim_key(delivery.doc_id, run_of(delivery))
     held = services.redis.get(claim)
     if held is None:
-        if not await run_in_threadpool(_claim, services, claim):
+        if not await run_in_threadpool(take_claim, services, claim):
             return False  # a delivery arrived just now
         logger.info("export request %s: its webhook never came; queueing it", delivery.doc_id)
-        outcome = await _submit_claimed(services, delivery, claim)
+        outcome = await submit_claimed(services, delivery, claim)
         return bool(outcome["queued"])
     if held in (CLAIMED, CLAIMED.encode()):
         collection = services.settings.collections.export_requests

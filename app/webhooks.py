@@ -158,23 +158,25 @@ async def handle_delivery(services: Services, delivery: Delivery) -> dict[str, A
     reason = await run_in_threadpool(_reason_to_ignore, services, delivery)
     if reason:
         return {"queued": False, "reason": reason}
-    claim = _claim_key(delivery.doc_id, _run_of(delivery))
-    if not await run_in_threadpool(_claim, services, claim):
+    claim = claim_key(delivery.doc_id, run_of(delivery))
+    if not await run_in_threadpool(take_claim, services, claim):
         return {"queued": False, "reason": "this delivery was already handled"}
-    return await _submit_claimed(services, delivery, claim)
+    return await submit_claimed(services, delivery, claim)
 
 
-async def _submit_claimed(services: Services, delivery: Delivery, claim: str) -> dict[str, Any]:
+async def submit_claimed(services: Services, delivery: Delivery, claim: str) -> dict[str, Any]:
+    """Submit the document's request through the one door, under a claim this process took."""
+    assert delivery.doc_id is not None, "deliveries without a document id are ignored"
     try:
-        kind = _kind_of(delivery.doc)
+        submission = _submission_of(delivery)
     except APIError as exc:
-        await run_in_threadpool(record_refusal, services, delivery.doc_id, exc)  # type: ignore[arg-type]
+        await run_in_threadpool(record_refusal, services, delivery.doc_id, exc)
         return {"queued": False, "reason": refusal_sentence(exc)}
     try:
-        state = await submit(services, _submission_of(kind, delivery))
+        state = await submit(services, submission)
     except (APIError, quotas.QuotaExceeded) as exc:  # the door wrote it onto the document
         return {"queued": False, "reason": refusal_sentence(exc)}
-    await run_in_threadpool(_claimed_by, services, claim, state.job_id)
+    await run_in_threadpool(claimed_by, services, claim, state.job_id)
     logger.info(
         "job %s: queued from export request %s (%s)",
         state.job_id,
@@ -184,21 +186,21 @@ async def _submit_claimed(services: Services, delivery: Delivery, claim: str) ->
     return {"queued": True, "jobId": state.job_id}
 
 
-def _run_of(delivery: Delivery) -> str:
+def run_of(delivery: Delivery) -> str:
     """Which run of the document a delivery asks for: its creation, or a re-run."""
     return "create" if delivery.operation == "create" else str(delivery.doc.get("updatedAt"))
 
 
-def _claim_key(doc_id: int | str | None, run: str) -> str:
+def claim_key(doc_id: int | str | None, run: str) -> str:
     return f"{CLAIM_PREFIX}{doc_id}:{run}"
 
 
-def _claim(services: Services, claim: str) -> bool:
+def take_claim(services: Services, claim: str) -> bool:
     """Take the run for this process; the claim then holds CLAIMED, later the job id."""
     return bool(services.redis.set(claim, CLAIMED, nx=True, ex=services.settings.job_ttl_s))
 
 
-def _claimed_by(services: Services, claim: str, job_id: str) -> None:
+def claimed_by(services: Services, claim: str, job_id: str) -> None:
     services.redis.set(claim, job_id, xx=True, keepttl=True)
 
 
@@ -237,6 +239,25 @@ def _is_service(services: Services, user: dict[str, Any] | None) -> bool:
     )
 
 
+def _submission_of(delivery: Delivery) -> Submission:
+    """The request the document makes, by the person the plugin names as acting.
+
+    The project is the document's `project` relation; `params` is the rest of the body,
+    validated by the door like a REST body.
+    """
+    doc = delivery.doc
+    params = {} if doc.get("params") is None else doc["params"]
+    if not isinstance(params, dict):
+        raise APIError(422, "invalid_field", "params must be a JSON object", field="params")
+    return Submission(
+        _kind_of(doc),
+        params,
+        Requester(source="admin", user_id=_acting_user(delivery)),
+        request_doc_id=delivery.doc_id,
+        project_id=_id_of(doc.get("project")),
+    )
+
+
 def _kind_of(doc: dict[str, Any]) -> ExportKind:
     try:
         return kind_of(ExportType(str(doc.get("type"))))
@@ -248,23 +269,6 @@ def _kind_of(doc: dict[str, Any]) -> ExportKind:
             f"({', '.join(t.value for t in ExportType)})",
             field="type",
         ) from exc
-
-
-def _submission_of(kind: ExportKind, delivery: Delivery) -> Submission:
-    """The request the document makes, by the person the plugin names as acting.
-
-    The project is the document's `project` relation; `params` is the rest of the body,
-    validated by the door like a REST body.
-    """
-    doc = delivery.doc
-    params = doc.get("params")
-    return Submission(
-        kind,
-        params if isinstance(params, dict) else {},
-        Requester(source="admin", user_id=_acting_user(delivery)),
-        request_doc_id=delivery.doc_id,
-        project_id=_id_of(doc.get("project")),
-    )
 
 
 def _acting_user(delivery: Delivery) -> int | str | None:

@@ -162,3 +162,14 @@ def test_the_plugin_knows_the_same_statuses_as_the_service():
     assert match, "payload-plugin/src declares JOB_STATUSES"
     declared = re.findall(r"'([a-z-]+)'", match.group(1))
     assert declared == [status.value for status in JobStatus]
+
+
+def test_params_that_are_not_an_object_fail_the_request_with_the_field(client, payload, redis):
+    doc = admin_request(payload, params=["projectId", 18])
+    answer = post(client, delivery(doc)).json()
+    assert answer["queued"] is False
+    assert (doc["status"], doc["error"]) == (
+        "failed",
+        "the export request is not valid: params must be a JSON object",
+    )
+    assert queued_jobs(redis) == []
