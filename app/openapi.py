@@ -105,6 +105,8 @@ def build_document() -> dict[str, Any]:
             "createdAt": {"type": "string"},
             "startedAt": {"type": ["string", "null"]},
             "finishedAt": {"type": ["string", "null"]},
+            "reused": {"type": "boolean"},
+            "timings": {"type": "object", "additionalProperties": {"type": "number"}},
             "eventsUrl": {"type": "string"},
         },
     }

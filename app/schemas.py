@@ -48,6 +48,11 @@ class _Body(BaseModel):
 class BundleOptions(_Body):
     format: Literal["zip", "tar.gz"] = "zip"
     includePdf: StrictBool = False
+    fresh: StrictBool | None = None  # true: render again even if an identical result exists
+
+
+class VideoOptions(_Body):
+    fresh: StrictBool | None = None  # true: render again even if an identical result exists
 
 
 class PdfExportRequest(_Body):
@@ -65,6 +70,7 @@ class VideoExportRequest(_Body):
     projectId: ProjectId
     timeline: dict[str, Any] | None = None
     preset: str
+    options: VideoOptions | None = None
 
 
 def parse_json_body(raw: bytes, model: type[M]) -> M:

@@ -33,4 +33,7 @@ def check_video_request(
         )
     except TimelineError as exc:
         raise APIError(422, "invalid_field", exc.message, field=exc.field) from exc
-    return {"preset": plan.preset.name, "timeline": plan.timeline}
+    params: dict[str, Any] = {"preset": plan.preset.name, "timeline": plan.timeline}
+    if body.options is not None and body.options.fresh:
+        params["options"] = {"fresh": True}
+    return params

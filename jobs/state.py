@@ -61,6 +61,10 @@ class JobState:
     created_at: str = field(default_factory=utcnow)
     started_at: str | None = None
     finished_at: str | None = None
+    # No work done twice (jobs/reuse.py) and every second accounted for (jobs/timings.py).
+    reused: bool = False
+    fingerprint: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
         """The JSON shape of `GET /jobs/{id}`."""
@@ -78,6 +82,8 @@ class JobState:
             "createdAt": self.created_at,
             "startedAt": self.started_at,
             "finishedAt": self.finished_at,
+            "reused": self.reused,
+            "timings": self.timings,
         }
 
     def to_redis(self) -> dict[str, str]:

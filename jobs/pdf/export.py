@@ -2,28 +2,81 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cms_client import Doc
+from jobs import fingerprint
 from jobs.context import Artifact, ExportContext, ExportError
+from jobs.lexical.html import FONTS_DIR
 from jobs.media_files import download_media
 from jobs.paths import slugify
-from jobs.pdf.brief import BriefData, BriefError, BriefOptions, render_brief
-from jobs.project_data import fetch_project, fetch_scripts, project_media
+from jobs.pdf.brief import (
+    BriefData,
+    BriefError,
+    BriefOptions,
+    render_brief,
+    resolve_template_dirs,
+)
+from jobs.project_data import ProjectData, load
+from jobs.timings import FETCH
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+#: Images downloaded at once (small files: the round trip dominates).
+DOWNLOAD_THREADS = 4
+
+
+@dataclass(frozen=True)
+class BriefInputs:
+    """Everything read from Payload that the brief shows, except the image files."""
+
+    data: ProjectData
+    inline: list[Doc]
+    options: BriefOptions
+
+
+def inputs(ctx: ExportContext) -> BriefInputs:
+    """The project, its scripts and the media its rich text shows, read once per job."""
+    options = BriefOptions.model_validate(ctx.job.params.get("options") or {})
+    key = "brief:" + options.model_dump_json()
+    cached = ctx.fetched.get(key)
+    if isinstance(cached, BriefInputs):
+        return cached
+    ctx.progress.report("fetching project", 5)
+    data = load(ctx)
+    bodies = [data.project.get("summary"), *(s.get("body") for s in data.scripts)]
+    found = BriefInputs(data, _inline_media(ctx, bodies, data.media), options)
+    ctx.fetched[key] = found
+    return found
+
+
+def depends_on(ctx: ExportContext) -> dict[str, Any]:
+    """What the brief's fingerprint covers (`jobs.fingerprint`)."""
+    found = inputs(ctx)
+    template_dirs = resolve_template_dirs(found.options.template, ctx.settings.templates_dir)
+    return {
+        "data": fingerprint.docs_digest([found.data.project, *found.data.scripts, *found.inline]),
+        # Options as validated (defaults filled in), so `{}` and `{"paperSize": "A4"}` match.
+        "params": {k: v for k, v in ctx.job.params.items() if k != "options"},
+        "options": found.options.model_dump(exclude={"fresh"}),
+        "template": fingerprint.files_digest([*template_dirs, FONTS_DIR]),
+        "renderer": fingerprint.renderer_versions(),
+    }
 
 
 def build(ctx: ExportContext) -> Artifact:
-    options = BriefOptions.model_validate(ctx.job.params.get("options") or {})
-    ctx.progress.report("fetching project", 5)
-    project = fetch_project(ctx, depth=1)
-    scripts = fetch_scripts(ctx)
-    media = project_media(project)
-    inline = _inline_media(ctx, [project.get("summary"), *(s.get("body") for s in scripts)], media)
-    images = _download_images(ctx, project, media, options, inline)
+    found = inputs(ctx)
+    options, project, scripts, media = (
+        found.options,
+        found.data.project,
+        found.data.scripts,
+        found.data.media,
+    )
+    with ctx.progress.timings.stage(FETCH):
+        images = _download_images(ctx, project, media, options, found.inline)
     ctx.progress.report("rendering", 60)
     path = ctx.workdir / "brief.pdf"
     data = BriefData(
@@ -93,8 +146,13 @@ def _download_images(
         and (options.includeThumbnails or m.get("id") == cover_id)
     ] + [m for m in inline if m.get("mimeType") in IMAGE_TYPES]
     images: dict[str, Path] = {}
-    for index, item in enumerate(wanted):
-        ctx.progress.report("fetching images", 10 + 45 * index / len(wanted))
-        path, _ = download_media(ctx, item, ctx.workdir / "images")
-        images[str(item.get("id"))] = path
+    if not wanted:
+        return images
+    folder = ctx.workdir / "images"
+    with ThreadPoolExecutor(max_workers=DOWNLOAD_THREADS, thread_name_prefix="image") as pool:
+        futures = {pool.submit(download_media, ctx, item, folder): item for item in wanted}
+        for done, future in enumerate(as_completed(futures), start=1):
+            path, _ = future.result()
+            images[str(futures[future].get("id"))] = path
+            ctx.progress.report("fetching images", 10 + 45 * done / len(wanted))
     return images

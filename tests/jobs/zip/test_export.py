@@ -19,6 +19,7 @@ from app.settings import Settings
 from cms_client import PayloadClient
 from jobs.context import Artifact, ExportContext, ExportError
 from jobs.state import ExportType, JobState
+from jobs.timings import StageTimer
 from jobs.zip import export as project_zip
 from tests.conftest import EDITOR, run_jobs
 from tests.payload_stub import BASE_URL, PayloadStub
@@ -34,6 +35,7 @@ class RecordingProgress:
 
     def __init__(self) -> None:
         self.reports: list[tuple[str, float]] = []
+        self.timings = StageTimer()
 
     def report(self, stage: str, percent: float) -> None:
         self.reports.append((stage, percent))
