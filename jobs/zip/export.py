@@ -128,7 +128,9 @@ def depends_on(ctx: ExportContext) -> dict[str, Any]:
     data = load(ctx)
     parts: dict[str, Any] = {
         "data": fingerprint.docs_digest([data.project, *data.scripts]),
-        "params": fingerprint.request_params(ctx.job.params),
+        # The spec as validated (defaults filled in), so `{}` and `{"format": "zip"}` match.
+        "params": {k: v for k, v in ctx.job.params.items() if k not in ("options", "includeMedia")},
+        "spec": [spec.archive_format, spec.include_media, spec.include_pdf],
         "bundle": BUNDLE_FORMAT_VERSION,
         "cms": ctx.cms.base_url,
     }

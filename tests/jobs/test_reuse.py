@@ -127,3 +127,9 @@ def test_results_never_cross_projects(client, payload, worker, redis):
     again = export(client, worker, projectId=18)
     assert again["reused"] is False
     assert again["resultMediaId"] not in (mine["resultMediaId"], twin["resultMediaId"])
+
+
+def test_fresh_results_are_reused_by_a_later_plain_request(client, payload, worker):
+    for kind in ("project-pdf", "project-zip"):
+        export(client, worker, kind, options={"fresh": True})
+        assert export(client, worker, kind)["reused"] is True
