@@ -181,8 +181,8 @@ def test_a_failure_in_the_worker_reaches_the_document(stack):
     media_dir = stack.root / "payload" / "media"
     for file in media_dir.iterdir():
         file.rename(file.with_name(file.name + ".moved"))
-    try:
-        doc = create_request(stack, type="project-pdf")
+    try:  # fresh: an unchanged project would otherwise reuse the earlier PDF
+        doc = create_request(stack, type="project-pdf", params={"options": {"fresh": True}})
         doc = wait_for_outcome(stack, doc["id"])
     finally:
         for file in media_dir.iterdir():
