@@ -1,12 +1,13 @@
 """Moves a job through its states: in Redis on every change, onto Payload coalesced.
 
 Redis (and so `GET /jobs/{id}` and live watchers) sees every change. The Payload
-document is patched at most once per `progress_writeback_interval_s`, stage changes
-included: whatever changed within that window (from the start on) becomes one PATCH,
-so a one-second PDF costs Payload one write, not six. The final state is always
-written, with a short, bounded, backed-off retry (as is the first write, which may
-meet a document Payload has not committed yet); a final state that still cannot be
-written is left in `WRITEBACK_PENDING_KEY` for the reconciler, so no outcome is lost.
+document is patched when the job starts (so the admin learns its job id at once), then
+at most once per `progress_writeback_interval_s`, stage changes included: whatever
+changed within that window becomes one PATCH, so a one-second PDF costs Payload two
+writes, not six. The start and final states are written with a short, bounded,
+backed-off retry (the start may meet a document Payload has not committed yet); a
+final state that still cannot be written is left in `WRITEBACK_PENDING_KEY` for the
+reconciler, so no outcome is lost.
 
 Each job's stage timings (`jobs.timings`) are kept here too, since this is where its
 state changes: they reach Redis with every change and Payload with every write.
@@ -74,8 +75,8 @@ class Progress:
             error=None,
             reused=False,
         )
-        self._pending = True
-        self._flush_if_due()
+        # Written at once: the admin learns the job id (and opens its live socket) from it.
+        self._writeback(final=False, retry=True)
 
     def cancel_reason(self) -> str | None:
         """Why this job has been asked to stop ("cancelled by …"), if it has."""

@@ -44,7 +44,7 @@ def test_payload_sees_at_most_one_update_a_second(progress, payload, redis):
     for percent in range(10, 20):
         tracker.report("rendering", percent)
         clock.now += 0.25
-    assert writes(payload) == [("rendering", 14), ("rendering", 18)]
+    assert writes(payload) == [("starting", 0), ("rendering", 14), ("rendering", 18)]
     assert tracker.runtime.store.get("p-1").progress == 19  # Redis saw every one
 
 
@@ -57,7 +57,7 @@ def test_stage_changes_within_the_window_become_one_write_and_the_final_state_is
         tracker.report(stage, 50)
         clock.now += 0.1
     tracker.succeed({"id": 9, "url": "/api/media/file/brief.pdf"})
-    assert writes(payload) == [("done", 100)]
+    assert writes(payload) == [("starting", 0), ("done", 100)]
 
 
 def test_a_late_stage_change_is_written_once_the_window_has_passed(progress, payload):
@@ -67,7 +67,7 @@ def test_a_late_stage_change_is_written_once_the_window_has_passed(progress, pay
     clock.now += 1.5
     tracker.report("rendering", 60)
     tracker.fail("the PDF brief could not be rendered: no")
-    assert writes(payload) == [("rendering", 60), ("rendering", 60)]
+    assert writes(payload) == [("starting", 0), ("rendering", 60), ("rendering", 60)]
     assert payload.docs("export-requests")[-1]["status"] == "failed"
 
 
