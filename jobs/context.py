@@ -37,6 +37,9 @@ class ExportContext:
     cms: PayloadClient
     workdir: Path
     progress: Progress
+    #: What the job has read from Payload (`jobs.project_data.load`), so that the
+    #: fingerprint and the build never read the same thing twice.
+    fetched: dict[str, Any] = field(default_factory=dict)
 
     @property
     def project_id(self) -> int | str:

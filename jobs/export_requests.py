@@ -2,7 +2,7 @@
 
 Maps between a `JobState` and the document's fields (`type`, `project`, `params`,
 `status`, `progress`, `stage`, `error`, `result`, `resultUrl`, `jobId`, `startedAt`,
-`finishedAt`, `requestedBy`, `source`).
+`finishedAt`, `requestedBy`, `source`, and `reused`, `fingerprint`, `timings`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ STATUS_FIELDS = (
     "jobId",
     "startedAt",
     "finishedAt",
+    "reused",
+    "fingerprint",
+    "timings",
 )
 
 
@@ -57,6 +60,9 @@ def status_fields(state: JobState) -> dict[str, Any]:
         "jobId": state.job_id,
         "startedAt": state.started_at,
         "finishedAt": state.finished_at,
+        "reused": state.reused,
+        "fingerprint": state.fingerprint,
+        "timings": state.timings,
     }
 
 
@@ -82,7 +88,16 @@ def state_from_doc(doc: dict[str, Any]) -> JobState:
         created_at=str(doc.get("createdAt") or utcnow()),
         started_at=doc.get("startedAt"),
         finished_at=doc.get("finishedAt"),
+        reused=bool(doc.get("reused")),
+        fingerprint=doc.get("fingerprint"),
+        timings=_timings_of(doc.get("timings")),
     )
+
+
+def _timings_of(value: Any) -> dict[str, float]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): float(v) for k, v in value.items() if isinstance(v, int | float)}
 
 
 def _id_of(value: Any) -> int | str | None:

@@ -7,8 +7,9 @@ document, the MCP tools and the worker, so a kind is added or changed in one pla
 - `prepare`: an optional check run before anything is recorded, which returns the job's
   params (the video kind pins the timeline it checked, so the job renders what was checked
   even if the project's own timeline changes meanwhile);
-- `builder`: `"module:function"` building the artifact on a worker, imported on first use
-  so the web process never loads what only workers need.
+- `module`: the module a worker runs, imported on first use so the web process never loads
+  what only workers need; it has `build(ctx) -> Artifact` and `depends_on(ctx)`, what the
+  result's fingerprint covers (`jobs.fingerprint`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ class ExportRequest(_Body):
 class BundleOptions(_Body):
     format: Literal["zip", "tar.gz"] = "zip"
     includePdf: StrictBool = False
+    fresh: StrictBool | None = None  # true: render again even if an identical result exists
+
+
+class VideoOptions(_Body):
+    fresh: StrictBool | None = None  # true: render again even if an identical result exists
 
 
 class PdfExportRequest(ExportRequest):
@@ -74,6 +80,7 @@ class ZipExportRequest(ExportRequest):
 class VideoExportRequest(ExportRequest):
     timeline: dict[str, Any] | None = None
     preset: str
+    options: VideoOptions | None = None
 
 
 class InvalidExportRequest(Exception):
@@ -94,7 +101,7 @@ class ExportKind:
     name: str  # as the CLI says it: `export-service export pdf 1`
     title: str
     request: type[ExportRequest]
-    builder: str
+    module: str
     prepare: Prepare | None = None
 
     def params_for(
@@ -106,9 +113,12 @@ class ExportKind:
         return self.prepare(cms, settings, request)
 
     def build(self, ctx: ExportContext) -> Artifact:
-        module, _, function = self.builder.partition(":")
-        built: Artifact = getattr(importlib.import_module(module), function)(ctx)
+        built: Artifact = importlib.import_module(self.module).build(ctx)
         return built
+
+    def depends_on(self, ctx: ExportContext) -> dict[str, Any]:
+        parts: dict[str, Any] = importlib.import_module(self.module).depends_on(ctx)
+        return parts
 
 
 def _pin_timeline(
@@ -128,7 +138,10 @@ def _pin_timeline(
         )
     except TimelineError as exc:
         raise InvalidExportRequest(exc.field, exc.message) from exc
-    return {"preset": plan.preset.name, "timeline": plan.timeline}
+    params: dict[str, Any] = {"preset": plan.preset.name, "timeline": plan.timeline}
+    if request.options is not None and request.options.fresh:
+        params["options"] = {"fresh": True}
+    return params
 
 
 KINDS: dict[ExportType, ExportKind] = {
@@ -139,21 +152,21 @@ KINDS: dict[ExportType, ExportKind] = {
             "pdf",
             "PDF brief",
             PdfExportRequest,
-            builder="jobs.pdf.export:build",
+            module="jobs.pdf.export",
         ),
         ExportKind(
             ExportType.PROJECT_ZIP,
             "zip",
             "ZIP bundle",
             ZipExportRequest,
-            builder="jobs.zip.export:build",
+            module="jobs.zip.export",
         ),
         ExportKind(
             ExportType.VIDEO,
             "video",
             "video export",
             VideoExportRequest,
-            builder="jobs.video.export:build",
+            module="jobs.video.export",
             prepare=_pin_timeline,
         ),
     )

@@ -14,6 +14,8 @@ values to files there and `app.metrics` adds them up at scrape time (docs/deploy
     export_downloaded_bytes_total / export_uploaded_bytes_total
     export_payload_request_duration_seconds{method, route}   every Payload call
     export_payload_request_errors_total{method, route, reason}
+    export_stage_duration_seconds{type, stage}               queued, fetch, reuse, render, …
+    export_jobs_reused_total{type}                           results reused, not rendered again
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from jobs.state import ExportType
 DURATION_BUCKETS_S = (1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
 #: From a one-page brief to a 20 GiB bundle (EXPORT_MAX_TOTAL_BYTES).
 SIZE_BUCKETS_BYTES = tuple(float(4**n * 1024) for n in range(3, 15))  # 64 KiB … 256 GiB
+#: Stages last from milliseconds (a reuse check) to the whole job.
+STAGE_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 PAYLOAD_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 SUBMITTED = Counter("export_jobs_submitted", "Exports queued", ["type"])
@@ -42,6 +46,13 @@ DURATION = Histogram(
 ARTIFACT_BYTES = Histogram(
     "export_artifact_bytes", "Size of finished export files", ["type"], buckets=SIZE_BUCKETS_BYTES
 )
+STAGE_DURATION = Histogram(
+    "export_stage_duration_seconds",
+    "Wall time of each stage of an export (jobs/timings.py)",
+    ["type", "stage"],
+    buckets=STAGE_BUCKETS_S,
+)
+REUSED = Counter("export_jobs_reused", "Exports answered with an earlier result", ["type"])
 DOWNLOADED_BYTES = Counter("export_downloaded_bytes", "Media bytes downloaded from Payload")
 UPLOADED_BYTES = Counter("export_uploaded_bytes", "Export bytes uploaded to Payload Media")
 PAYLOAD_LATENCY = Histogram(
@@ -96,3 +107,13 @@ def artifact_built(export_type: ExportType, size_bytes: int) -> None:
 
 def uploaded(size_bytes: int) -> None:
     UPLOADED_BYTES.inc(size_bytes)
+
+
+def stages(export_type: ExportType, timings_ms: dict[str, float]) -> None:
+    """Observe each stage of a finished job (`JobState.timings`, milliseconds)."""
+    for stage, ms in timings_ms.items():
+        STAGE_DURATION.labels(export_type.value, stage).observe(ms / 1000)
+
+
+def reused(export_type: ExportType) -> None:
+    REUSED.labels(export_type.value).inc()

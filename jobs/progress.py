@@ -1,11 +1,16 @@
-"""Moves a job through its states: in Redis on every change, onto Payload throttled.
+"""Moves a job through its states: in Redis on every change, onto Payload coalesced.
 
 Redis (and so `GET /jobs/{id}` and live watchers) sees every change. The Payload
-document is patched on every stage change and at most once per
-`progress_writeback_interval_s` otherwise, so the admin shows movement without flooding
-Payload. Start and final states are written with a short, bounded, backed-off retry;
-a final state that still cannot be written is left in `WRITEBACK_PENDING_KEY` for the
+document is patched when the job starts (so the admin learns its job id at once), then
+at most once per `progress_writeback_interval_s`, stage changes included: whatever
+changed within that window becomes one PATCH, so a one-second PDF costs Payload two
+writes, not six. The start and final states are written with a short, bounded,
+backed-off retry (the start may meet a document Payload has not committed yet); a
+final state that still cannot be written is left in `WRITEBACK_PENDING_KEY` for the
 reconciler, so no outcome is lost.
+
+Each job's stage timings (`jobs.timings`) are kept here too, since this is where its
+state changes: they reach Redis with every change and Payload with every write.
 """
 
 from __future__ import annotations
@@ -13,13 +18,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from cms_client import CMSError, CMSNotFound, CMSUnavailable, Doc
+from jobs import timings as stages
 from jobs.errors import ExportCancelled, ExportInterrupted, WorkerStopping
 from jobs.export_requests import status_fields
 from jobs.runtime import Runtime
 from jobs.state import JobState, JobStatus, utcnow
+from jobs.timings import StageTimer
 
 logger = logging.getLogger(__name__)
 
@@ -56,17 +64,31 @@ class Progress:
         self.state = state
         self._clock = clock
         self._sleep = sleep
-        self._last_write = float("-inf")
+        self._window_start = float("-inf")
+        self._pending = False
+        self._written_once = False
         self._last_cancel_check = float("-inf")
+        self.timings = StageTimer()
 
     @property
     def job_id(self) -> str:
         return self.state.job_id
 
     def start(self) -> None:
+        started_at = datetime.now(UTC)
+        waited = stages.seconds_since(self.state.created_at, started_at)
+        if waited is not None:
+            self.timings.add(stages.QUEUED, waited)
+        self._window_start = self._clock()
         self._apply(
-            status=JobStatus.RUNNING, stage="starting", progress=0, started_at=utcnow(), error=None
+            status=JobStatus.RUNNING,
+            stage="starting",
+            progress=0,
+            started_at=utcnow(),
+            error=None,
+            reused=False,
         )
+        # Written at once: the admin learns the job id (and opens its live socket) from it.
         self._writeback(final=False, retry=True)
 
     def stop_request(self) -> ExportInterrupted | None:
@@ -99,11 +121,13 @@ class Progress:
         if not changed:
             return
         self._apply(stage=stage, progress=percent_int)
-        interval = self.runtime.settings.progress_writeback_interval_s
-        if stage_changed or self._clock() - self._last_write >= interval:
-            self._writeback(final=False, retry=False)
+        self._pending = True
+        self._flush_if_due()
 
-    def succeed(self, media: Doc) -> None:
+    def note_fingerprint(self, fingerprint: str) -> None:
+        self._apply(fingerprint=fingerprint)
+
+    def succeed(self, media: Doc, *, reused: bool = False) -> None:
         url = media.get("url")
         self._apply(
             status=JobStatus.SUCCEEDED,
@@ -113,19 +137,31 @@ class Progress:
             result_media_id=media.get("id"),
             result_url=self.runtime.cms.absolute_url(url) if isinstance(url, str) else None,
             finished_at=utcnow(),
+            reused=reused,
         )
-        self._writeback(final=True, retry=True)
+        self._write_final()
 
     def fail(self, sentence: str, *, status: JobStatus = JobStatus.FAILED) -> None:
         """End the job `failed` (or `cancelled`), with the sentence saying why."""
         self._apply(status=status, error=sentence, finished_at=utcnow())
+        self._write_final()
+
+    def _write_final(self) -> None:
         self._writeback(final=True, retry=True)
+        # The final PATCH's own time reaches Redis (and GET /jobs/{id}), not Payload.
+        self.runtime.store.update(self.job_id, timings=dict(self.timings.ms))
+
+    def _flush_if_due(self) -> None:
+        interval = self.runtime.settings.progress_writeback_interval_s
+        if self._pending and self._clock() - self._window_start >= interval:
+            self._writeback(final=False, retry=not self._written_once)
 
     def write_final(self) -> None:
         """Write the final state to Payload again (the reconciler's retry)."""
         self._writeback(final=True, retry=False)
 
     def _apply(self, **changes: Any) -> None:
+        changes.setdefault("timings", dict(self.timings.ms))
         self.state = self.runtime.store.update(self.job_id, **changes)
 
     def _writeback(self, *, final: bool, retry: bool) -> None:
@@ -134,9 +170,12 @@ class Progress:
             return
         delays = self.runtime.settings.writeback_retry_delays_s if retry else ()
         collection = self.runtime.settings.collections.export_requests
+        self._pending, self._written_once = False, True
+        self._window_start = self._clock()
         for attempt in range(len(delays) + 1):
             try:
-                self.runtime.cms.update(collection, doc_id, status_fields(self.state))
+                with self.timings.stage(stages.WRITE_BACK):
+                    self.runtime.cms.update(collection, doc_id, status_fields(self.state))
             except (CMSNotFound, CMSUnavailable) as exc:
                 # A 404 right after creation: Payload's transaction may not have committed.
                 if attempt < len(delays):
@@ -146,7 +185,6 @@ class Progress:
             except CMSError as exc:
                 self._writeback_failed(exc, final=final)
             else:
-                self._last_write = self._clock()
                 if final:
                     self.runtime.redis.srem(WRITEBACK_PENDING_KEY, self.job_id)
             return

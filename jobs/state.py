@@ -69,6 +69,12 @@ class Job(BaseModel):
     createdAt: str
     startedAt: str | None = None
     finishedAt: str | None = None
+    reused: bool = Field(
+        False, description="true: an identical earlier result was reused, nothing rendered"
+    )
+    timings: dict[str, float] = Field(
+        default_factory=dict, description="milliseconds spent in each stage so far"
+    )
     eventsUrl: str | None = Field(
         None,
         description="a WebSocket URL streaming the job's changes, with a short-lived ticket",
@@ -99,6 +105,10 @@ class JobState:
     created_at: str = field(default_factory=utcnow)
     started_at: str | None = None
     finished_at: str | None = None
+    # No work done twice (jobs/reuse.py) and every second accounted for (jobs/timings.py).
+    reused: bool = False
+    fingerprint: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
     def public(self, *, events_url: str | None = None) -> dict[str, Any]:
         """The JSON shape of `GET /jobs/{id}` (`Job`); `eventsUrl` only when given."""
@@ -116,6 +126,8 @@ class JobState:
             createdAt=self.created_at,
             startedAt=self.started_at,
             finishedAt=self.finished_at,
+            reused=self.reused,
+            timings=self.timings,
             eventsUrl=events_url,
         )
         return job.model_dump(mode="json", exclude_none=False, exclude=_no_events(events_url))

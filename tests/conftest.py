@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from jobs import runtime
+from jobs.timings import StageTimer
 from tests.payload_stub import (
     BASE_URL,
     EDITOR_KEY,
@@ -90,3 +91,14 @@ def worker(settings: Settings, redis: Redis) -> Iterator[SimpleWorker]:
 
 def run_jobs(worker: SimpleWorker) -> None:
     worker.work(burst=True)
+
+
+class RecordingProgress:
+    """Stands in for jobs.progress.Progress in direct `build(ctx)` calls."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[str, float]] = []
+        self.timings = StageTimer()
+
+    def report(self, stage: str, percent: float) -> None:
+        self.reports.append((stage, percent))

@@ -267,7 +267,7 @@ def run_worker() -> int:
 
     from app.logs import setup_logging
     from app.metrics import serve_worker_metrics
-    from jobs import runtime
+    from jobs import preload, runtime
     from jobs.worker import ExportWorker, work_until_stopped
 
     settings = load_settings()
@@ -282,6 +282,7 @@ def run_worker() -> int:
     serve_worker_metrics(settings)
     redis = Redis.from_url(settings.redis_url)
     runtime.install(runtime.build(settings, redis))
+    preload.warm(settings)  # before the first fork: every work horse starts warm
 
     def make_worker() -> ExportWorker:
         worker = ExportWorker([Queue(settings.queue_name, connection=redis)], connection=redis)

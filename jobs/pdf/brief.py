@@ -117,6 +117,8 @@ class BriefOptions(BaseModel):
     includeMediaAppendix: bool = True
     includeThumbnails: bool = True
     template: str = Field(DEFAULT_TEMPLATE, pattern=TEMPLATE_NAME_PATTERN)
+    #: Render again even if an identical earlier export could be reused (jobs/reuse.py).
+    fresh: bool | None = None
 
     def enabled(self) -> tuple[SectionName, ...]:
         """The sections to render, in document order."""
@@ -582,7 +584,16 @@ def _finalize(value: object) -> object:
 
 
 def make_environment(template_dirs: Sequence[Path]) -> jinja2.Environment:
-    """The Jinja2 environment templates render in (autoescape on, no undefined names)."""
+    """The Jinja2 environment templates render in (autoescape on, no undefined names).
+
+    One per set of folders, kept: its compiled templates survive from the warm worker
+    into every work horse (jobs/preload.py); `auto_reload` still notices edited files.
+    """
+    return _environment(tuple(template_dirs))
+
+
+@lru_cache(maxsize=16)
+def _environment(template_dirs: tuple[Path, ...]) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in template_dirs]),
         autoescape=True,

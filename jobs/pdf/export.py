@@ -3,26 +3,69 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cms_client import Media, Project, Script
+from jobs import fingerprint
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
+from jobs.lexical.html import FONTS_DIR
 from jobs.media_files import download_media
 from jobs.paths import slugify
-from jobs.pdf.brief import BriefData, BriefError, BriefOptions, render_brief
-from jobs.project_data import fetch_project, fetch_scripts
+from jobs.pdf.brief import (
+    BriefData,
+    BriefError,
+    BriefOptions,
+    render_brief,
+    resolve_template_dirs,
+)
+from jobs.project_data import ProjectData, load
+from jobs.timings import FETCH
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+#: Images downloaded at once (small files: the round trip dominates).
+DOWNLOAD_THREADS = 4
+
+
+@dataclass(frozen=True)
+class BriefInputs:
+    """Everything read from Payload that the brief shows, except the image files."""
+
+    data: ProjectData
+    options: BriefOptions
+
+
+def inputs(ctx: ExportContext) -> BriefInputs:
+    """The project and its scripts, and the options, read once per job."""
+    options = BriefOptions.model_validate(ctx.job.params.get("options") or {})
+    ctx.progress.report("fetching project", 5)
+    return BriefInputs(load(ctx), options)
+
+
+def depends_on(ctx: ExportContext) -> dict[str, Any]:
+    """What the brief's fingerprint covers (`jobs.fingerprint`)."""
+    found = inputs(ctx)
+    template_dirs = resolve_template_dirs(found.options.template, ctx.settings.templates_dir)
+    project, scripts = found.data.project, found.data.scripts
+    return {
+        "data": fingerprint.docs_digest([project.to_json(), *(s.to_json() for s in scripts)]),
+        # Options as validated (defaults filled in), so `{}` and `{"paperSize": "A4"}` match.
+        "params": {k: v for k, v in ctx.job.params.items() if k != "options"},
+        "options": found.options.model_dump(exclude={"fresh"}),
+        "template": fingerprint.files_digest([*template_dirs, FONTS_DIR]),
+        "renderer": fingerprint.renderer_versions(),
+    }
 
 
 def build(ctx: ExportContext) -> Artifact:
-    options = BriefOptions.model_validate(ctx.job.params.get("options") or {})
-    ctx.progress.report("fetching project", 5)
-    project = fetch_project(ctx)
-    scripts = fetch_scripts(ctx, project)
-    images = _download_images(ctx, images_shown(project, scripts, options))
+    found = inputs(ctx)
+    options, project, scripts = found.options, found.data.project, found.data.scripts
+    with ctx.progress.timings.stage(FETCH):
+        images = _download_images(ctx, images_shown(project, scripts, options))
     ctx.progress.report("rendering", 60)
     path = ctx.workdir / "brief.pdf"
     data = BriefData(
@@ -63,9 +106,15 @@ def images_shown(project: Project, scripts: Sequence[Script], options: BriefOpti
 
 
 def _download_images(ctx: ExportContext, wanted: list[Media]) -> dict[str, Path]:
+    """Download the images, a few at once; progress moves as each one arrives."""
     images: dict[str, Path] = {}
-    for index, item in enumerate(wanted):
-        ctx.progress.report("fetching images", 10 + 45 * index / len(wanted))
-        path, _ = download_media(ctx, item, ctx.workdir / "images")
-        images[str(item.id)] = path
+    if not wanted:
+        return images
+    folder = ctx.workdir / "images"
+    with ThreadPoolExecutor(max_workers=DOWNLOAD_THREADS, thread_name_prefix="image") as pool:
+        futures = {pool.submit(download_media, ctx, item, folder): item for item in wanted}
+        for done, future in enumerate(as_completed(futures), start=1):
+            path, _ = future.result()
+            images[str(futures[future].id)] = path
+            ctx.progress.report("fetching images", 10 + 45 * done / len(wanted))
     return images

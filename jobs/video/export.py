@@ -13,6 +13,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from cms_client import Project
+from jobs import fingerprint
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
 from jobs.media_files import download_media
@@ -31,9 +33,28 @@ from jobs.zip.archive import sha256_file
 logger = logging.getLogger(__name__)
 
 
+def depends_on(ctx: ExportContext) -> dict[str, Any]:
+    """What the video's fingerprint covers (`jobs.fingerprint`): the project with its
+    media documents (their sha256, size and updatedAt), the timeline, preset and engine."""
+    return {
+        "data": fingerprint.docs_digest([_project(ctx).to_json()]),
+        "params": fingerprint.request_params(ctx.job.params),
+        "engine": "services" if ctx.settings.video.configured else "local",
+    }
+
+
+def _project(ctx: ExportContext) -> Project:
+    cached = ctx.fetched.get("video-project")
+    if isinstance(cached, Project):
+        return cached
+    project = fetch_project(ctx)
+    ctx.fetched["video-project"] = project
+    return project
+
+
 def build(ctx: ExportContext, *, engine: VideoEngine | None = None) -> Artifact:
     ctx.progress.report("checking timeline", 1)
-    project = fetch_project(ctx)
+    project = _project(ctx)
     try:
         plan = plan_for(ctx.job.params, project, max_seconds=ctx.settings.limits.max_video_seconds)
     except TimelineError as exc:

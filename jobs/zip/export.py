@@ -36,12 +36,13 @@ from rq.timeouts import JobTimeoutException
 
 from app.settings import Limits
 from cms_client import CMSError, Media, Project, Script, iter_checked
+from jobs import fingerprint
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
 from jobs.lexical.markdown import MediaUrl, Node, escape_text, is_lexical, lexical_markdown
 from jobs.paths import UniqueNames, safe_component, slugify
 from jobs.progress import Progress
-from jobs.project_data import fetch_project, fetch_scripts
+from jobs.project_data import load
 from jobs.zip.archive import FORMATS, ArchiveError, ArchiveFormat, ArchiveWriter, open_archive
 
 logger = logging.getLogger(__name__)
@@ -121,12 +122,35 @@ class Plan:
         return sum(m.size or 0 for m in self.media) if self.spec.include_media else 0
 
 
+def depends_on(ctx: ExportContext) -> dict[str, Any]:
+    """What the bundle's fingerprint covers (`jobs.fingerprint`)."""
+    spec = BundleSpec.from_params(ctx.job.params)
+    data = load(ctx)
+    parts: dict[str, Any] = {
+        "data": fingerprint.docs_digest(
+            [data.project.to_json(), *(script.to_json() for script in data.scripts)]
+        ),
+        # The spec as validated (defaults filled in), so `{}` and `{"format": "zip"}` match.
+        "params": {k: v for k, v in ctx.job.params.items() if k not in ("options", "includeMedia")},
+        "spec": [spec.archive_format, spec.include_media, spec.include_pdf],
+        "bundle": BUNDLE_FORMAT_VERSION,
+        "cms": ctx.cms.base_url,
+    }
+    if spec.include_pdf:
+        from jobs.pdf import export as project_pdf
+
+        brief = replace(ctx, job=replace(ctx.job, params={}))
+        parts["brief"] = project_pdf.depends_on(brief)
+    return parts
+
+
 def build(ctx: ExportContext) -> Artifact:
     """Fetch the project, check the limits, write the archive and describe it."""
     spec = BundleSpec.from_params(ctx.job.params)
     ctx.progress.report("fetching project", 5)
-    project = fetch_project(ctx)
-    plan = plan_bundle(ctx, spec, project, fetch_scripts(ctx, project))
+    data = load(ctx)
+    project = data.project
+    plan = plan_bundle(ctx, spec, project, data.scripts)
     check_limits(ctx, plan)
     path = ctx.workdir / f"bundle{FORMATS[spec.archive_format][1]}"
     try:
@@ -478,6 +502,7 @@ class _SliceProgress(Progress):
     def __init__(self, outer: Progress, low: float, high: float) -> None:
         # No super().__init__: this object holds no job state of its own.
         self.outer, self.low, self.high = outer, low, high
+        self.timings = outer.timings
 
     def report(self, stage: str, percent: float) -> None:
         share = max(0.0, min(percent, 100.0)) / 100

@@ -84,7 +84,8 @@ def jobs_for(stack: Stack, doc_id: int) -> list[str]:
 
 
 def test_an_editors_pdf_request_ends_with_a_pdf_in_media(stack):
-    doc = wait_for_outcome(stack, create_request(stack, type="project-pdf")["id"])
+    fresh = {"options": {"fresh": True}}  # a rendered result, not one reused from another test
+    doc = wait_for_outcome(stack, create_request(stack, type="project-pdf", params=fresh)["id"])
     assert doc["status"] == "succeeded", doc["error"]
     assert doc["progress"] == 100 and doc["jobId"] and doc["startedAt"] and doc["finishedAt"]
     media, content = result_file(stack, doc)
@@ -181,8 +182,8 @@ def test_a_failure_in_the_worker_reaches_the_document(stack):
     media_dir = stack.root / "payload" / "media"
     for file in media_dir.iterdir():
         file.rename(file.with_name(file.name + ".moved"))
-    try:
-        doc = create_request(stack, type="project-pdf")
+    try:  # fresh: an unchanged project would otherwise reuse the earlier PDF
+        doc = create_request(stack, type="project-pdf", params={"options": {"fresh": True}})
         doc = wait_for_outcome(stack, doc["id"])
     finally:
         for file in media_dir.iterdir():

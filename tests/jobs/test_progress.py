@@ -1,5 +1,6 @@
-"""Progress reaches Redis on every change and Payload at most once a second (and on every
-stage change), so the admin moves without flooding Payload."""
+"""Progress reaches Redis on every change and Payload at most once a second, stage changes
+included (coalesced), and the final state always, so the admin moves without flooding
+Payload."""
 
 from __future__ import annotations
 
@@ -37,19 +38,48 @@ def writes(payload) -> list[tuple[str, int]]:
     return [(u["stage"], u["progress"]) for _, u in payload.updates]
 
 
-def test_payload_sees_stage_changes_and_at_most_one_update_a_second(progress, payload, redis):
+def test_payload_sees_at_most_one_update_a_second(progress, payload, redis):
     tracker, clock = progress
     tracker.start()
     for percent in range(10, 20):
         tracker.report("rendering", percent)
         clock.now += 0.25
-    assert writes(payload) == [
-        ("starting", 0),
-        ("rendering", 10),
-        ("rendering", 14),
-        ("rendering", 18),
-    ]
+    assert writes(payload) == [("starting", 0), ("rendering", 14), ("rendering", 18)]
     assert tracker.runtime.store.get("p-1").progress == 19  # Redis saw every one
+
+
+def test_stage_changes_within_the_window_become_one_write_and_the_final_state_is_written(
+    progress, payload
+):
+    tracker, clock = progress
+    tracker.start()
+    for stage in ("fetching project", "fetching images", "rendering", "upload"):
+        tracker.report(stage, 50)
+        clock.now += 0.1
+    tracker.succeed({"id": 9, "url": "/api/media/file/brief.pdf"})
+    assert writes(payload) == [("starting", 0), ("done", 100)]
+
+
+def test_a_late_stage_change_is_written_once_the_window_has_passed(progress, payload):
+    tracker, clock = progress
+    tracker.start()
+    tracker.report("fetching project", 5)
+    clock.now += 1.5
+    tracker.report("rendering", 60)
+    tracker.fail("the PDF brief could not be rendered: no")
+    assert writes(payload) == [("starting", 0), ("rendering", 60), ("rendering", 60)]
+    assert payload.docs("export-requests")[-1]["status"] == "failed"
+
+
+def test_timings_reach_redis_and_payload(progress, payload):
+    tracker, _ = progress
+    tracker.start()
+    with tracker.timings.stage("render"):
+        pass
+    tracker.succeed({"id": 9, "url": "/api/media/file/brief.pdf"})
+    doc = payload.docs("export-requests")[-1]
+    assert {"queued", "render"} <= set(doc["timings"])
+    assert {"queued", "render", "write-back"} <= set(tracker.runtime.store.get("p-1").timings)
 
 
 def test_progress_never_claims_100_before_success(progress):

@@ -14,15 +14,8 @@ from cms_client import FOREIGN_UPLOAD_TEXT, PayloadClient
 from jobs.context import ExportContext
 from jobs.pdf import export as project_pdf
 from jobs.state import ExportType, JobState
+from tests.conftest import RecordingProgress
 from tests.payload_stub import USER_TRACES, PayloadStub, add_rich_text_uploads
-
-
-class RecordingProgress:
-    def __init__(self) -> None:
-        self.reports: list[tuple[str, float]] = []
-
-    def report(self, stage: str, percent: float) -> None:
-        self.reports.append((stage, percent))
 
 
 def make_ctx(settings: Settings, params: dict[str, Any] | None = None) -> ExportContext:

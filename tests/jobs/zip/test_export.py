@@ -21,23 +21,13 @@ from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
 from jobs.state import ExportType, JobState
 from jobs.zip import export as project_zip
-from tests.conftest import EDITOR, run_jobs
+from tests.conftest import EDITOR, RecordingProgress, run_jobs
 from tests.payload_stub import BASE_URL, USER_TRACES, PayloadStub, add_rich_text_uploads
 
 GB = 1024**3
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-class RecordingProgress:
-    """Stands in for jobs.progress.Progress in direct `build(ctx)` calls."""
-
-    def __init__(self) -> None:
-        self.reports: list[tuple[str, float]] = []
-
-    def report(self, stage: str, percent: float) -> None:
-        self.reports.append((stage, percent))
 
 
 def make_ctx(settings: Settings, params: dict[str, Any] | None = None, **limits: int):
