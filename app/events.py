@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from app import tickets
 from app.errors import APIError
 from app.job_lookup import lookup_job
+from jobs import connection as redis_connection
 from jobs.state import EVENTS_PREFIX, JobStatus, event_of
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ class EventHub:
         self._subscribed: dict[str, asyncio.Event] = {}
 
     async def start(self) -> None:
-        self._client = aioredis.Redis.from_url(self.redis_url)
+        # No socket timeout: the pub/sub connection idles between events by design.
+        self._client = redis_connection.connect_async(self.redis_url, socket_timeout=None)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         self._task = asyncio.create_task(self._pump(), name="event-hub")
 

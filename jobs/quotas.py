@@ -30,7 +30,7 @@ class QuotaExceeded(Exception):
 def check_capacity(redis: Redis, settings: Settings, state: JobState) -> None:
     """Raise `QuotaExceeded` if the queue is full or this person has too many exports."""
     limits = settings.limits
-    depth = Queue(settings.queue_name, connection=redis).count
+    depth = sum(Queue(name, connection=redis).count for name in settings.queues)
     if depth >= limits.max_queue_depth:
         raise QuotaExceeded(
             f"the export queue is full ({depth} exports waiting, EXPORT_MAX_QUEUE_DEPTH is "

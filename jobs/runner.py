@@ -18,6 +18,7 @@ from typing import Any
 
 from app.logs import log_context
 from cms_client import CMSError, Doc
+from jobs import fleet
 from jobs import metrics as job_metrics
 from jobs import runtime as runtime_module
 from jobs.context import Artifact, ExportCancelled, ExportContext, ExportError
@@ -75,10 +76,12 @@ def _run_measured(rt: runtime_module.Runtime, progress: Progress) -> dict[str, A
         cancelled = isinstance(exc.__cause__, ExportCancelled)
         outcome = "cancelled" if cancelled else "failed"
         job_metrics.finished(export_type, outcome, time.monotonic() - started)
+        fleet.count_finished(rt.redis, export_type, outcome)
         raise
     progress.succeed(media)
     duration = time.monotonic() - started
     job_metrics.finished(export_type, "succeeded", duration)
+    fleet.count_finished(rt.redis, export_type, "succeeded")
     job_id, media_id = progress.job_id, media.get("id")
     logger.info("job %s: succeeded, media %s", job_id, media_id, extra={"duration": duration})
     return progress.state.public()

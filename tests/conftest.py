@@ -84,7 +84,7 @@ def client(settings: Settings, redis: Redis, payload: PayloadStub) -> Iterator[T
 def worker(settings: Settings, redis: Redis) -> Iterator[SimpleWorker]:
     """A real RQ worker in this process; call `run_jobs(worker)` to drain the queue."""
     runtime.install(runtime.build(settings, redis))
-    yield SimpleWorker([Queue(settings.queue_name, connection=redis)], connection=redis)
+    yield SimpleWorker([Queue(n, connection=redis) for n in settings.queues], connection=redis)
     runtime.install(None)
 
 

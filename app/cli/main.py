@@ -1,7 +1,8 @@
 """`export-service`: run the service, run one export in the foreground, look at jobs.
 
     export-service web                      uvicorn serving app.main:app on $PORT (8000)
-    export-service worker                   an RQ worker on the export queue
+    export-service worker [--queues fast,bulk] [--burst] [--max-jobs N]
+                                            an RQ worker on the export queues (fast first)
     export-service dev                      embedded Redis (unless REDIS_URL is set), the dev
                                             Payload (unless PAYLOAD_URL is set), web + worker
     export-service export pdf|zip|video PROJECT_ID [-o FILE] [--no-upload] [--option K=V]
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     web = commands.add_parser("web", help="serve the HTTP API with uvicorn")
     web.add_argument("--host", default="0.0.0.0")
     web.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
-    commands.add_parser("worker", help="run an RQ worker on the export queue")
+    _add_worker_parser(commands)
     dev = commands.add_parser("dev", help="Redis + Payload + web + worker on this machine")
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     dev.add_argument("--payload-port", type=int, default=3000)
@@ -78,6 +79,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_parser(commands)
     _add_jobs_parser(commands)
     return parser
+
+
+def _add_worker_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    worker = commands.add_parser(
+        "worker",
+        help="run an RQ worker on the export queues",
+        description=(
+            "Take exports from the queues, one at a time, fast queue first. On SIGTERM, "
+            "finish the export in hand within EXPORT_SHUTDOWN_GRACE_S, then exit. "
+            "For a KEDA ScaledJob pod: --burst --max-jobs 1."
+        ),
+    )
+    worker.add_argument(
+        "--queues",
+        metavar="Q[,Q]",
+        help="listen only to these queues, in this order: fast, bulk or queue names "
+        "(default: fast, bulk, then EXPORT_QUEUE); e.g. --queues bulk for dedicated bulk workers",
+    )
+    worker.add_argument(
+        "--burst", action="store_true", help="exit once the queues are empty instead of waiting"
+    )
+    worker.add_argument(
+        "--max-jobs", type=_positive, metavar="N", help="exit after running N exports"
+    )
 
 
 def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -154,7 +179,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "web":
         return run_web(args.host, args.port)
     if args.command == "worker":
-        return run_worker()
+        return run_worker(args.queues, burst=args.burst, max_jobs=args.max_jobs)
     if args.command == "dev":
         return run_dev(args.port, args.payload_port, admin=args.admin)
     if args.command == "export":
@@ -261,34 +286,42 @@ def run_web(host: str, port: int) -> int:
     return EXIT_OK
 
 
-def run_worker() -> int:
-    from redis import Redis
+def run_worker(
+    queues: str | None = None, *, burst: bool = False, max_jobs: int | None = None
+) -> int:
     from rq import Queue
 
+    from app.cli.export import UsageError
     from app.logs import setup_logging
     from app.metrics import serve_worker_metrics
-    from jobs import runtime
-    from jobs.worker import ExportWorker, work_until_stopped
+    from jobs import connection, runtime
+    from jobs.queue import worker_queue_names
+    from jobs.worker import ExportWorker, WorkLimits, work_until_stopped
 
     settings = load_settings()
     setup_logging(settings)
     if not settings.redis_url:
         raise SettingsError("REDIS_URL is not set; a worker needs the Redis the web app uses")
+    try:
+        names = worker_queue_names(settings, queues)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     if settings.metrics_multiproc_dir is None:
         logging.getLogger(__name__).warning(
             "PROMETHEUS_MULTIPROC_DIR is not set: this worker's export metrics are lost with "
             "each work horse (docs/deploy.md, Metrics)"
         )
     serve_worker_metrics(settings)
-    redis = Redis.from_url(settings.redis_url)
+    # No socket timeout of ours: RQ sets one longer than its blocking dequeue.
+    redis = connection.connect(settings.redis_url, socket_timeout=None)
     runtime.install(runtime.build(settings, redis))
 
     def make_worker() -> ExportWorker:
-        worker = ExportWorker([Queue(settings.queue_name, connection=redis)], connection=redis)
+        worker = ExportWorker([Queue(n, connection=redis) for n in names], connection=redis)
         worker.shutdown_grace_s = settings.shutdown_grace_s
         return worker
 
-    work_until_stopped(make_worker)
+    work_until_stopped(make_worker, WorkLimits(burst=burst, max_jobs=max_jobs))
     return EXIT_OK
 
 
