@@ -24,6 +24,7 @@ from jobs import runtime as runtime_module
 from jobs.context import Artifact, ExportCancelled, ExportContext, ExportError
 from jobs.liveness import Heartbeat
 from jobs.progress import Progress
+from jobs.result_names import result_filename
 from jobs.state import ExportType, JobState
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def upload_artifact(ctx: ExportContext, artifact: Artifact) -> Doc:
     return ctx.cms.upload(
         ctx.settings.collections.media,
         artifact.path,
-        filename=artifact.filename,
+        filename=result_filename(artifact.filename, job),
         mime_type=artifact.mime_type,
         data=data,
     )
