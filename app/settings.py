@@ -22,6 +22,9 @@ from starlette.datastructures import Secret
 T = TypeVar("T")
 
 DEFAULT_PORT = 8000
+#: Written by `export-service dev` into the data folder while it runs (and removed when it
+#: stops): what the command line needs to reach that dev stack (app/cli/main.py).
+DEV_ENV_FILE = "dev.env"
 
 
 class SettingsError(Exception):
@@ -186,6 +189,28 @@ def load_settings(
         metrics_token=read("METRICS_TOKEN", Secret, None),
         worker_metrics_port=read("WORKER_METRICS_PORT", _port, None),
     )
+
+
+def load_cli_settings() -> Settings:
+    """Settings for the command line: the environment, then the `dev.env` that a running
+    `export-service dev` wrote into EXPORT_DATA_DIR, then `.env`. So right after
+    `./scripts/run`, the CLI in the checkout uses that stack's Payload, key and Redis."""
+    environ = dict(os.environ)
+    dev_env = Path(environ.get("EXPORT_DATA_DIR") or ".data") / DEV_ENV_FILE
+    if dev_env.is_file():
+        for name, value in read_env_file(dev_env).items():
+            environ.setdefault(name, value)
+    return load_settings(environ)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """`NAME=value` lines; blank lines and `#` comments are skipped."""
+    values = {}
+    for line in path.read_text().splitlines():
+        name, sep, value = line.strip().partition("=")
+        if sep and not name.startswith("#"):
+            values[name.strip()] = value.strip()
+    return values
 
 
 def _metrics_dir(read: _Reader, environ: Mapping[str, str]) -> Path | None:

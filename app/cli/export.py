@@ -44,9 +44,8 @@ from jobs.progress import Progress
 from jobs.runner import builder_for, failure_sentence, upload_artifact
 from jobs.state import ExportType, JobState, JobStore
 
-#: `source` of the export-requests document: the plugin's select knows admin|rest|mcp,
-#: and the CLI speaks REST with the service's key.
-CLI_SOURCE = "rest"
+#: `source` of the export-requests document (the plugin's select: admin|rest|mcp|cli).
+CLI_SOURCE = "cli"
 INTERRUPTED = "cancelled at the terminal (Ctrl-C); nothing was uploaded"
 
 KINDS: dict[str, tuple[ExportType, type[BaseModel]]] = {

@@ -40,7 +40,14 @@ from pathlib import Path
 from redis.exceptions import RedisError
 
 from app.errors import APIError
-from app.settings import DEFAULT_PORT, Settings, SettingsError, load_settings
+from app.settings import (
+    DEFAULT_PORT,
+    DEV_ENV_FILE,
+    Settings,
+    SettingsError,
+    load_cli_settings,
+    load_settings,
+)
 from cms_client import CMSError, CMSForbidden, CMSNotFound, CMSUnauthorized, CMSUnavailable
 
 EXIT_OK = 0
@@ -236,7 +243,7 @@ def _cli_settings(verbose: bool = False) -> Settings:
     """Settings, with logs (to stderr) quiet enough not to drown the command's output."""
     from app.logs import setup_logging
 
-    settings = load_settings()
+    settings = load_cli_settings()
     setup_logging(settings, level=None if verbose else "WARNING")
     return settings
 
@@ -337,7 +344,7 @@ def run_dev(port: int, payload_port: int, *, admin: bool = False) -> int:
     if not env.get("PROMETHEUS_MULTIPROC_DIR"):
         env["PROMETHEUS_MULTIPROC_DIR"] = str(fresh_metrics_dir(data_dir / "metrics"))
     if not env.get("REDIS_URL"):
-        redis_server = embedded.start_redis(data_dir / "redis")
+        redis_server = embedded.start_redis(data_dir / "redis", socket=True)
         env["REDIS_URL"] = embedded.redis_url_of(redis_server)
         print(f"embedded Redis: {env['REDIS_URL']}")
     if not env.get("PAYLOAD_URL"):
@@ -353,6 +360,7 @@ def run_dev(port: int, payload_port: int, *, admin: bool = False) -> int:
             print(f"Payload admin: {payload.url}/admin  (editor@example.com / password123)")
         env["PAYLOAD_API_KEY"] = payload.seed["users"]["service"]["apiKey"]
     load_settings(env)
+    dev_env = write_dev_env(data_dir, env)
     children = [
         subprocess.Popen(
             [sys.executable, "-m", "app.cli", "web", "--host", "127.0.0.1", "--port", str(port)],
@@ -361,9 +369,11 @@ def run_dev(port: int, payload_port: int, *, admin: bool = False) -> int:
         subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env),
     ]
     _print_welcome(port, env, payload.seed if payload else None)
+    print(f"the command line reads {dev_env} while this runs, e.g.\n  {CLI_EXAMPLE}\n", flush=True)
     try:
         return _wait(children)
     finally:
+        dev_env.unlink(missing_ok=True)
         for child in children:
             if child.poll() is None:
                 child.terminate()
@@ -373,6 +383,22 @@ def run_dev(port: int, payload_port: int, *, admin: bool = False) -> int:
             payload.stop()
         if redis_server is not None:
             redis_server.shutdown()
+
+
+CLI_EXAMPLE = ".venv/bin/export-service export pdf 1 -o brief.pdf   # then: jobs list"
+DEV_ENV_NAMES = ("PAYLOAD_URL", "PAYLOAD_API_KEY", "REDIS_URL")
+
+
+def write_dev_env(data_dir: Path, env: dict[str, str]) -> Path:
+    """What the CLI needs to reach this stack (its Payload, the service key, its Redis),
+    readable by this user only, removed when the stack stops (`load_cli_settings`)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / DEV_ENV_FILE
+    lines = [f"# written by `export-service dev` (pid {os.getpid()}); removed when it stops"]
+    lines += [f"{name}={env[name]}" for name in DEV_ENV_NAMES if env.get(name)]
+    path.touch(mode=0o600)
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def fresh_metrics_dir(path: Path) -> Path:

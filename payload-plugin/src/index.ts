@@ -569,7 +569,7 @@ export const exportService =
         name: 'source',
         type: 'select',
         defaultValue: 'admin',
-        options: ['admin', 'rest', 'mcp'].map((v) => ({ label: v, value: v })),
+        options: ['admin', 'rest', 'mcp', 'cli'].map((v) => ({ label: v, value: v })),
         admin: { position: 'sidebar' },
       },
       { name: 'startedAt', type: 'date', admin: { position: 'sidebar', date: { pickerAppearance: 'dayAndTime' } } },
