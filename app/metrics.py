@@ -134,8 +134,11 @@ class QueueCollector(Collector):
         )
         for (export_type, outcome), count in sorted(fleet.finished_counts(self.redis).items()):
             finished.add_metric([export_type, outcome], count)
+        alive = GaugeMetricFamily("export_workers_alive", "Live RQ workers, on any queue or host")
+        alive.add_metric([], float(fleet.workers_alive(self.redis)))
         yield submitted
         yield finished
+        yield alive
 
 
 class _ThisProcess(Collector):

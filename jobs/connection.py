@@ -36,6 +36,10 @@ PLAIN_BACKOFF = (0.05, 0.5)  # base, cap in seconds
 SENTINEL_RETRIES = 40
 SENTINEL_BACKOFF = (0.1, 1.0)
 SENTINEL_RETRY_BUDGET_S = SENTINEL_RETRIES * SENTINEL_BACKOFF[1]
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "socket_timeout": SOCKET_TIMEOUT_S,
+    "socket_connect_timeout": CONNECT_TIMEOUT_S,
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
 
 def connect(url: str, **options: Any) -> Redis:
     """A sync client (web, workers, CLI). `options` are redis-py connection options."""
-    options = {**_defaults(url), **options}
+    options = {**DEFAULT_OPTIONS, **options}
     if not is_sentinel(url):
         return Redis.from_url(url, retry=_retry(Retry, url), **options)
     target = parse_sentinel_url(url)
@@ -90,7 +94,7 @@ def connect(url: str, **options: Any) -> Redis:
 
 def connect_async(url: str, **options: Any) -> aioredis.Redis:
     """An asyncio client (the web's hot reads and its pub/sub for live progress)."""
-    options = {**_defaults(url), **options}
+    options = {**DEFAULT_OPTIONS, **options}
     if not is_sentinel(url):
         return aioredis.Redis.from_url(url, retry=_retry(AsyncRetry, url), **options)
     target = parse_sentinel_url(url)
@@ -109,10 +113,6 @@ def describe(url: str) -> str:
         return f"master {target.master!r} of Sentinels {hosts}"
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
-
-
-def _defaults(url: str) -> dict[str, Any]:
-    return {"socket_timeout": SOCKET_TIMEOUT_S, "socket_connect_timeout": CONNECT_TIMEOUT_S}
 
 
 def _retry(kind: Any, url: str) -> Any:

@@ -73,6 +73,11 @@ def _oldest_age_s(queue: Queue) -> float:
     return 0.0
 
 
+def workers_alive(redis: Redis) -> int:
+    """Every live worker once, whichever queues it listens to."""
+    return Worker.count(connection=redis)
+
+
 def count_submitted(redis: Redis, export_type: ExportType) -> None:
     redis.hincrby(SUBMITTED_KEY, export_type.value, 1)
 

@@ -213,8 +213,8 @@ def exit_code_of(exc: Exception) -> tuple[int, str]:
         return _cms_error_code(exc), str(exc)
     if isinstance(exc, RedisError):
         return EXIT_UNAVAILABLE, (
-            f"Redis did not answer ({exc.__class__.__name__}); check REDIS_URL and that "
-            "Redis is running"
+            f"Redis did not answer ({exc.__class__.__name__}); check REDIS_URL (or "
+            "REDIS_SENTINELS) and that Redis is running"
         )
     if isinstance(exc, RuntimeError | OSError):
         return EXIT_FAILED, str(exc)
@@ -328,6 +328,9 @@ def run_worker(
         worker.shutdown_grace_s = settings.shutdown_grace_s
         return worker
 
+    logging.getLogger(__name__).info(
+        "worker on %s, Redis: %s", ", ".join(names), connection.describe(settings.redis_url)
+    )
     work_until_stopped(make_worker, WorkLimits(burst=burst, max_jobs=max_jobs))
     return EXIT_OK
 

@@ -82,6 +82,7 @@ def test_the_webs_metrics_show_what_a_separate_worker_process_finished(
     succeeded = ("export_fleet_jobs_finished_total", frozenset({pdf, ("outcome", "succeeded")}))
     assert after[succeeded] == 1
     assert after[("export_queue_demand", frozenset({("queue", "exports-fast")}))] == 0
+    assert after[("export_workers_alive", frozenset())] == 0  # the burst worker has gone
 
 
 def test_the_queue_report_needs_the_metrics_token_when_one_is_set(settings, redis, payload):
