@@ -7,9 +7,11 @@ One URL says where Redis is (`Settings.redis_url`): `redis://`, `rediss://`, `un
 is now, and a connection to a master that was demoted is dropped, so after a failover the
 next command (retried by the client's `Retry`) reaches the new master.
 
-Retries: a plain Redis gets a short retry (a blip); a Sentinel-managed one retries for about
-`SENTINEL_RETRY_BUDGET_S`, long enough for Sentinel to notice a dead master and promote a
-replica (`down-after-milliseconds` + election, a few seconds when tuned, ~30 s by default).
+Retries: against a plain Redis the web retries briefly (a blip; then it answers 503) and
+workers (`patient=True`) for a few seconds (a restart), since nobody waits on their answer; a
+Sentinel-managed client retries for about `SENTINEL_RETRY_BUDGET_S`, long enough for
+Sentinel to notice a dead master and promote a replica (`down-after-milliseconds` + election,
+a few seconds when tuned).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ CONNECT_TIMEOUT_S = 2.0
 #: Retries against a single Redis: ride over a blip, fail fast on an outage.
 PLAIN_RETRIES = 2
 PLAIN_BACKOFF = (0.05, 0.5)  # base, cap in seconds
+#: Retries of a worker against a single Redis: ride over a restart (~6 s).
+PATIENT_RETRIES = 5
+PATIENT_BACKOFF = (0.25, 2.0)
 #: Retries against a Sentinel-managed master: ride over a failover.
 SENTINEL_RETRIES = 40
 SENTINEL_BACKOFF = (0.1, 1.0)
@@ -79,11 +84,11 @@ def parse_sentinel_url(url: str) -> SentinelTarget:
     )
 
 
-def connect(url: str, **options: Any) -> Redis:
+def connect(url: str, *, patient: bool = False, **options: Any) -> Redis:
     """A sync client (web, workers, CLI). `options` are redis-py connection options."""
     options = {**DEFAULT_OPTIONS, **options}
     if not is_sentinel(url):
-        return Redis.from_url(url, retry=_retry(Retry, url), **options)
+        return Redis.from_url(url, retry=_retry(Retry, url, patient=patient), **options)
     target = parse_sentinel_url(url)
     sentinel = Sentinel(list(target.sentinels), **_sentinel_options(options))  # type: ignore[no-untyped-call]
     client: Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
@@ -115,9 +120,13 @@ def describe(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
 
 
-def _retry(kind: Any, url: str) -> Any:
-    base, cap = SENTINEL_BACKOFF if is_sentinel(url) else PLAIN_BACKOFF
-    retries = SENTINEL_RETRIES if is_sentinel(url) else PLAIN_RETRIES
+def _retry(kind: Any, url: str, *, patient: bool = False) -> Any:
+    if is_sentinel(url):
+        (base, cap), retries = SENTINEL_BACKOFF, SENTINEL_RETRIES
+    elif patient:
+        (base, cap), retries = PATIENT_BACKOFF, PATIENT_RETRIES
+    else:
+        (base, cap), retries = PLAIN_BACKOFF, PLAIN_RETRIES
     return kind(ExponentialBackoff(cap=cap, base=base), retries)
 
 

@@ -56,5 +56,5 @@ def current() -> Runtime:
         settings = load_settings()
         if not settings.redis_url:
             raise RuntimeError("REDIS_URL is not set; a worker needs the Redis the web app uses")
-        _current = build(settings, connection.connect(settings.redis_url))
+        _current = build(settings, connection.connect(settings.redis_url, patient=True))
     return _current

@@ -320,7 +320,7 @@ def run_worker(
         )
     serve_worker_metrics(settings)
     # No socket timeout of ours: RQ sets one longer than its blocking dequeue.
-    redis = connection.connect(settings.redis_url, socket_timeout=None)
+    redis = connection.connect(settings.redis_url, patient=True, socket_timeout=None)
     runtime.install(runtime.build(settings, redis))
 
     def make_worker() -> ExportWorker:

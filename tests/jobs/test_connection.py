@@ -67,3 +67,8 @@ def test_a_sentinel_client_asks_the_sentinels_for_the_master():
 def test_a_plain_url_gets_a_short_retry():
     client = connection.connect("redis://127.0.0.1:1/0")
     assert client.connection_pool.connection_kwargs["retry"]._retries == connection.PLAIN_RETRIES
+
+
+def test_a_worker_rides_over_a_restart_of_a_plain_redis():
+    client = connection.connect("redis://127.0.0.1:1/0", patient=True)
+    assert client.connection_pool.connection_kwargs["retry"]._retries == connection.PATIENT_RETRIES
