@@ -6,6 +6,11 @@ job's channel while at least one socket watches it, so hundreds of watchers cost
 connection and the workers nothing. Each watcher has a bounded queue: a client too slow to
 keep up is dropped (close 1013), never buffered for ever.
 
+Pub/sub is fire-and-forget: events published while the connection is down (a Redis restart,
+a Sentinel failover) never arrive. redis-py reconnects and re-subscribes by itself; the hub
+then tells every watcher to re-read the job's state (`RESYNC`), so a socket catches up with
+what it missed, its terminal state included, instead of waiting for ever.
+
 `WS /jobs/{jobId}/events` accepts the signed ticket from `eventsUrl` or the usual
 Authorization header, sends the current state at once, then each change, and closes
 normally (1000) after the terminal state. Anything else is refused with 1008.
@@ -21,12 +26,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app import tickets
 from app.errors import APIError
 from app.job_lookup import lookup_job
+from jobs import connection as redis_connection
 from jobs.state import EVENTS_PREFIX, TERMINAL_STATUSES, event_of
 
 logger = logging.getLogger(__name__)
@@ -38,6 +45,8 @@ CLOSE_NORMAL = 1000
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
 TERMINAL = {status.value for status in TERMINAL_STATUSES}
+#: Put on a watcher's queue after a reconnect: "read the state again, you may have missed some".
+RESYNC = "\x00resync"
 
 
 class Watcher:
@@ -53,6 +62,19 @@ class Watcher:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
             self.overflowed = True
+
+
+class _ResyncingPubSub(PubSub):
+    """redis-py calls `on_connect` on every reconnect and re-subscribes there; this one then
+    also has the hub resync its watchers, the subscriptions being back."""
+
+    def __init__(self, pool: Any, *, hub: EventHub) -> None:
+        super().__init__(pool, ignore_subscribe_messages=True)
+        self.hub = hub
+
+    async def on_connect(self, connection: Any) -> None:
+        await super().on_connect(connection)
+        self.hub.resync()
 
 
 class EventHub:
@@ -71,8 +93,9 @@ class EventHub:
         self._subscribed: dict[str, asyncio.Event] = {}
 
     async def start(self) -> None:
-        self._client = aioredis.Redis.from_url(self.redis_url)
-        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        # No socket timeout: the pub/sub connection idles between events by design.
+        self._client = redis_connection.connect_async(self.redis_url, socket_timeout=None)
+        self._pubsub = _ResyncingPubSub(self._client.connection_pool, hub=self)
         self._task = asyncio.create_task(self._pump(), name="event-hub")
 
     async def stop(self) -> None:
@@ -108,6 +131,13 @@ class EventHub:
                 with contextlib.suppress(RedisError, RuntimeError):
                     async with self._lock:
                         await self._pubsub.unsubscribe(EVENTS_PREFIX + job_id)
+
+    def resync(self) -> None:
+        """Ask every watcher to re-read its job's state (events may have been missed)."""
+        logger.info("event hub: reconnected to Redis; %d watcher(s) resync", self.watcher_count())
+        for watchers in list(self._watchers.values()):
+            for watcher in list(watchers):
+                watcher.offer(RESYNC)
 
     def watcher_count(self) -> int:
         return sum(len(w) for w in self._watchers.values())
@@ -146,7 +176,7 @@ async def job_events(websocket: WebSocket) -> None:
             first = event_of(state)
             await websocket.send_text(json.dumps(first))
             if first["status"] not in TERMINAL:
-                await _forward(websocket, watcher)
+                await _forward(websocket, watcher, services)
         await websocket.close(CLOSE_NORMAL)
     except APIError as exc:
         await websocket.close(CLOSE_POLICY_VIOLATION, reason=exc.message[:120])
@@ -169,10 +199,13 @@ async def _authorize(websocket: WebSocket, job_id: str) -> None:
     await auth.require_project(caller, state.project_id)
 
 
-async def _forward(websocket: WebSocket, watcher: Watcher) -> None:
+async def _forward(websocket: WebSocket, watcher: Watcher, services: Any) -> None:
     receiver = asyncio.create_task(_until_disconnect(websocket))
     try:
-        async for message in _messages(watcher, receiver):
+        async for event in _messages(watcher, receiver):
+            message = event
+            if event == RESYNC:
+                message = json.dumps(event_of(await lookup_job(services, watcher.job_id)))
             await asyncio.wait_for(websocket.send_text(message), SEND_TIMEOUT_S)
             if json.loads(message).get("status") in TERMINAL:
                 return

@@ -14,8 +14,6 @@ from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 from redis import Redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -30,18 +28,16 @@ from app.metrics import metrics_endpoint, observe_request
 from app.openapi import openapi
 from app.redelivery import redeliver_lost
 from app.routes import routes as api_routes
+from app.scaling import queues_endpoint
 from app.settings import Settings, SettingsError, load_settings
 from app.submissions import Services
 from app.webhooks import payload_ticket, payload_webhook
 from cms_client import PayloadClient
+from jobs import connection as redis_connection
 from jobs import metrics as job_metrics
 from jobs.liveness import sweep
 
 logger = logging.getLogger(__name__)
-
-REDIS_SOCKET_TIMEOUT_S = 5.0
-REDIS_CONNECT_TIMEOUT_S = 2.0
-REDIS_RETRIES = 2
 
 routes = [
     *api_routes,
@@ -51,6 +47,7 @@ routes = [
     WebSocketRoute("/jobs/{job_id}/events", job_events),
     *mcp.routes,
     Route("/metrics", metrics_endpoint, methods=["GET"]),  # Prometheus (app/metrics.py)
+    Route("/metrics/queues", queues_endpoint, methods=["GET"]),  # autoscalers (app/scaling.py)
 ]
 
 # Outermost first: every request gets its id (and its log line) before it is measured.
@@ -63,13 +60,7 @@ def connect_redis(settings: Settings) -> Redis:
             "REDIS_URL is not set; set it, or use `export-service dev`, which starts an "
             "embedded Redis"
         )
-    return Redis.from_url(
-        settings.redis_url,
-        socket_timeout=REDIS_SOCKET_TIMEOUT_S,
-        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
-        health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), REDIS_RETRIES),
-    )
+    return redis_connection.connect(settings.redis_url, health_check_interval=30)
 
 
 def service_client(settings: Settings) -> PayloadClient:
@@ -133,11 +124,7 @@ def create_app(
 
 def connect_async_redis(url: str) -> aioredis.Redis:
     """The event loop's own Redis client, for hot reads without a thread hop."""
-    return aioredis.Redis.from_url(
-        url,
-        socket_timeout=REDIS_SOCKET_TIMEOUT_S,
-        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
-    )
+    return redis_connection.connect_async(url)
 
 
 def redis_url_of(connection: Redis) -> str:

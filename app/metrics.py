@@ -8,8 +8,10 @@ Three sources end up in one scrape:
 - the pipeline's counters and histograms (`jobs.metrics`), from this process and, in
   multiprocess mode (PROMETHEUS_MULTIPROC_DIR), from every worker and work horse sharing
   that directory;
-- the queue as Redis sees it at scrape time (`QueueCollector`): depth, age of the oldest
-  queued job, running and failed jobs, live workers.
+- the queues as Redis sees them at scrape time (`QueueCollector`): per queue, waiting,
+  running, demand (their sum), failed, age of the oldest waiting job, live workers; and the
+  fleet-wide submitted and finished counters every process keeps in Redis (`jobs.fleet`),
+  so a Procfile deployment (no shared multiprocess folder) still shows every outcome.
 
 /metrics is unauthenticated unless METRICS_TOKEN is set (then `Authorization: Bearer
 <token>`); either way keep it off the public internet (docs/deploy.md).
@@ -19,8 +21,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import (
     REGISTRY,
@@ -29,20 +30,19 @@ from prometheus_client import (
     Histogram,
     start_http_server,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Worker
-from rq.registry import FailedJobRegistry, StartedJobRegistry
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Scope
 
 from app.settings import Settings
+from jobs import fleet
 from jobs import metrics as _pipeline_metrics  # noqa: F401  (registers them in every process)
 
 logger = logging.getLogger(__name__)
@@ -73,16 +73,17 @@ def observe_request(scope: Scope, status: int, seconds: float) -> None:
 
 
 class QueueCollector(Collector):
-    """The export queue as Redis sees it now; `export_redis_up 0` if Redis does not answer."""
+    """The export queues and the fleet's counters as Redis holds them now (`jobs.fleet`);
+    `export_redis_up 0` if Redis does not answer."""
 
-    def __init__(self, redis: Redis, queue_name: str) -> None:
+    def __init__(self, redis: Redis, queue_names: Sequence[str]) -> None:
         self.redis = redis
-        self.queue_name = queue_name
+        self.queue_names = tuple(queue_names)
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("export_redis_up", "Whether Redis answered this scrape")
         try:
-            families = list(self._queue_families())
+            families = [*self._queue_families(), *self._fleet_families()]
         except RedisError as exc:
             logger.warning("metrics: Redis did not answer: %s", exc.__class__.__name__)
             up.add_metric([], 0)
@@ -93,39 +94,51 @@ class QueueCollector(Collector):
         yield from families
 
     def _queue_families(self) -> Iterator[Metric]:
-        queue = Queue(self.queue_name, connection=self.redis)
-        values = {
-            "export_queue_depth": ("Jobs waiting in the queue", queue.count),
+        figures = [fleet.queue_figures(self.redis, name) for name in self.queue_names]
+        gauges = {
+            "export_queue_depth": ("Jobs waiting in the queue", "waiting"),
             "export_queue_oldest_age_seconds": (
                 "Age of the oldest waiting job (0 when none waits)",
-                self._oldest_age_s(queue),
+                "oldest_age_s",
             ),
             "export_queue_running_jobs": (
                 "Jobs a worker is running (RQ's started registry)",
-                StartedJobRegistry(queue=queue).count,
+                "running",
+            ),
+            "export_queue_demand": (
+                "Waiting + running jobs: what to autoscale workers on",
+                "demand",
             ),
             "export_queue_failed_jobs": (
                 "Jobs in RQ's failed registry (kept FAILURE_TTL_S)",
-                FailedJobRegistry(queue=queue).count,
+                "failed",
             ),
-            "export_workers": ("Live RQ workers on the queue", Worker.count(queue=queue)),
+            "export_workers": ("Live RQ workers listening to the queue", "workers"),
         }
-        for name, (documentation, value) in values.items():
+        for name, (documentation, attribute) in gauges.items():
             family = GaugeMetricFamily(name, documentation, labels=["queue"])
-            family.add_metric([self.queue_name], float(value))
+            for queue in figures:
+                family.add_metric([queue.name], float(getattr(queue, attribute)))
             yield family
 
-    @staticmethod
-    def _oldest_age_s(queue: Queue) -> float:
-        # RQ appends to the right, so the head of the list has waited longest.
-        for job_id in queue.get_job_ids(0, 1):
-            job = queue.fetch_job(job_id)
-            if job is not None and job.enqueued_at is not None:
-                enqueued = job.enqueued_at
-                if enqueued.tzinfo is None:
-                    enqueued = enqueued.replace(tzinfo=UTC)
-                return max(0.0, (datetime.now(UTC) - enqueued).total_seconds())
-        return 0.0
+    def _fleet_families(self) -> Iterator[Metric]:
+        submitted = CounterMetricFamily(
+            "export_fleet_jobs_submitted", "Exports queued, by every web process", labels=["type"]
+        )
+        for export_type, count in sorted(fleet.submitted_counts(self.redis).items()):
+            submitted.add_metric([export_type], count)
+        finished = CounterMetricFamily(
+            "export_fleet_jobs_finished",
+            "Exports that ended on any worker, by outcome",
+            labels=["type", "outcome"],
+        )
+        for (export_type, outcome), count in sorted(fleet.finished_counts(self.redis).items()):
+            finished.add_metric([export_type, outcome], count)
+        alive = GaugeMetricFamily("export_workers_alive", "Live RQ workers, on any queue or host")
+        alive.add_metric([], float(fleet.workers_alive(self.redis)))
+        yield submitted
+        yield finished
+        yield alive
 
 
 class _ThisProcess(Collector):
@@ -150,7 +163,7 @@ def process_registry(settings: Settings) -> CollectorRegistry:
 def scrape(settings: Settings, redis: Redis, accept: str = "") -> tuple[bytes, str]:
     """The exposition (in the format `accept` asks for: text, or OpenMetrics) and its type."""
     registry = process_registry(settings)
-    registry.register(QueueCollector(redis, settings.queue_name))
+    registry.register(QueueCollector(redis, settings.queues))
     encoder, content_type = choose_encoder(accept)
     return encoder(registry), content_type
 
@@ -158,7 +171,7 @@ def scrape(settings: Settings, redis: Redis, accept: str = "") -> tuple[bytes, s
 async def metrics_endpoint(request: Request) -> Response:
     services = request.app.state.services
     settings: Settings = services.settings
-    if settings.metrics_token is not None and not _token_ok(request, str(settings.metrics_token)):
+    if settings.metrics_token is not None and not token_ok(request, str(settings.metrics_token)):
         return PlainTextResponse(
             "metrics need Authorization: Bearer <METRICS_TOKEN>\n",
             status_code=401,
@@ -169,7 +182,7 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(body, headers={"Content-Type": content_type})
 
 
-def _token_ok(request: Request, token: str) -> bool:
+def token_ok(request: Request, token: str) -> bool:
     given = request.headers.get("authorization", "")
     return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 

@@ -22,6 +22,9 @@ from starlette.datastructures import Secret
 T = TypeVar("T")
 
 DEFAULT_PORT = 8000
+#: Written by `export-service dev` into the data folder while it runs (and removed when it
+#: stops): what the command line needs to reach that dev stack (app/cli/main.py).
+DEV_ENV_FILE = "dev.env"
 
 
 class SettingsError(Exception):
@@ -98,6 +101,9 @@ class Settings:
     progress_writeback_interval_s: float = 1.0
     writeback_retry_delays_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
     queue_name: str = "exports"
+    # Queues by expected cost (jobs/queue.py): workers take fast jobs first by default.
+    fast_queue: str = "exports-fast"
+    bulk_queue: str = "exports-bulk"
     shutdown_grace_s: float = 25.0
     heartbeat_ttl_s: int = 45
     sweep_interval_s: float = 30.0
@@ -109,6 +115,12 @@ class Settings:
     metrics_multiproc_dir: Path | None = None
     metrics_token: Secret | None = None
     worker_metrics_port: int | None = None
+
+    @property
+    def queues(self) -> tuple[str, ...]:
+        """Every queue exports may wait in, in the order workers take them: fast, bulk, and
+        EXPORT_QUEUE, where exports queued before the split may still wait."""
+        return tuple(dict.fromkeys((self.fast_queue, self.bulk_queue, self.queue_name)))
 
     @property
     def payload_origin(self) -> str:
@@ -154,7 +166,7 @@ def load_settings(
         payload_url=read("PAYLOAD_URL", _http_url),
         payload_api_key=Secret(read("PAYLOAD_API_KEY", _non_empty)),
         payload_auth_collection=read("PAYLOAD_AUTH_COLLECTION", _slug, "users"),
-        redis_url=read("REDIS_URL", _redis_url, None),
+        redis_url=_redis_target(read),
         collections=collections,
         limits=limits,
         video=_video_services(read),
@@ -167,6 +179,8 @@ def load_settings(
         http_read_timeout_s=read("HTTP_READ_TIMEOUT_S", _positive_float, 60.0),
         job_ttl_s=read("EXPORT_JOB_TTL_S", _positive_int, 7 * 24 * 3600),
         queue_name=read("EXPORT_QUEUE", _slug, "exports"),
+        fast_queue=read("EXPORT_QUEUE_FAST", _slug, "exports-fast"),
+        bulk_queue=read("EXPORT_QUEUE_BULK", _slug, "exports-bulk"),
         shutdown_grace_s=read("EXPORT_SHUTDOWN_GRACE_S", _positive_float, 25.0),
         heartbeat_ttl_s=read("EXPORT_HEARTBEAT_TTL_S", _positive_int, 45),
         sweep_interval_s=read("EXPORT_SWEEP_INTERVAL_S", _positive_float, 30.0),
@@ -179,6 +193,28 @@ def load_settings(
     )
 
 
+def load_cli_settings() -> Settings:
+    """Settings for the command line: the environment, then the `dev.env` that a running
+    `export-service dev` wrote into EXPORT_DATA_DIR, then `.env`. So right after
+    `./scripts/run`, the CLI in the checkout uses that stack's Payload, key and Redis."""
+    environ = dict(os.environ)
+    dev_env = Path(environ.get("EXPORT_DATA_DIR") or ".data") / DEV_ENV_FILE
+    if dev_env.is_file():
+        for name, value in read_env_file(dev_env).items():
+            environ.setdefault(name, value)
+    return load_settings(environ)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """`NAME=value` lines; blank lines and `#` comments are skipped."""
+    values = {}
+    for line in path.read_text().splitlines():
+        name, sep, value = line.strip().partition("=")
+        if sep and not name.startswith("#"):
+            values[name.strip()] = value.strip()
+    return values
+
+
 def _metrics_dir(read: _Reader, environ: Mapping[str, str]) -> Path | None:
     """PROMETHEUS_MULTIPROC_DIR: prometheus_client reads it from the process environment
     itself, at import, so a value only in `.env` would be silently ignored."""
@@ -189,6 +225,32 @@ def _metrics_dir(read: _Reader, environ: Mapping[str, str]) -> Path | None:
             "prometheus_client only reads the environment, so export it before starting"
         )
     return path
+
+
+def _redis_target(read: _Reader) -> str | None:
+    """REDIS_URL, or the `redis+sentinel://` URL that REDIS_SENTINELS and
+    REDIS_SENTINEL_MASTER spell (jobs/connection.py opens either)."""
+    url = read("REDIS_URL", _redis_url, None)
+    sentinels = read("REDIS_SENTINELS", _host_ports, None)
+    master = read("REDIS_SENTINEL_MASTER", _slug, None)
+    if sentinels is None:
+        if master is not None:
+            raise SettingsError(
+                "REDIS_SENTINEL_MASTER is set but REDIS_SENTINELS is not; list the Sentinels "
+                "as host:port,host:port (or use a redis+sentinel:// REDIS_URL)"
+            )
+        return url
+    if master is None:
+        raise SettingsError(
+            "REDIS_SENTINELS is set but REDIS_SENTINEL_MASTER is not; set it to the name the "
+            "Sentinels monitor (`sentinel monitor <name> …`), e.g. mymaster"
+        )
+    if url is not None:
+        raise SettingsError(
+            "both REDIS_URL and REDIS_SENTINELS are set; use REDIS_SENTINELS with "
+            "REDIS_SENTINEL_MASTER, or one redis+sentinel:// REDIS_URL, not both"
+        )
+    return f"redis+sentinel://{sentinels}/{master}/0"
 
 
 def _video_services(read: _Reader) -> VideoServices:
@@ -312,9 +374,42 @@ def _url_path(value: str) -> str:
 
 
 def _redis_url(value: str) -> str:
-    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
-        raise ValueError("expected redis://host:port/db, rediss://… or unix:///path.sock")
+    scheme = urlsplit(value).scheme
+    if scheme not in ("redis", "rediss", "unix", "redis+sentinel"):
+        raise ValueError(
+            "expected redis://host:port/db, rediss://…, unix:///path.sock or "
+            "redis+sentinel://host:26379,host:26379/<master>/<db>"
+        )
+    if scheme == "redis+sentinel":
+        _sentinel_url_parts(value)
     return value
+
+
+def _sentinel_url_parts(value: str) -> None:
+    """Validated here so a typo stops the process at start; jobs/connection.py parses it."""
+    parts = urlsplit(value)
+    hosts = parts.netloc.rpartition("@")[2]
+    _host_ports(hosts)
+    path = [p for p in parts.path.split("/") if p]
+    if not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
+        raise ValueError("the path must be /<master name> or /<master name>/<db number>")
+
+
+def _host_ports(value: str) -> str:
+    """`host:port,host:port`, normalised; a port defaults to Sentinel's 26379."""
+    items = []
+    for item in value.split(","):
+        host, _, port = item.strip().rpartition(":") if ":" in item else (item.strip(), "", "")
+        host = host or item.strip()
+        if not host:
+            continue
+        number = int(port) if port else 26379
+        if not 0 < number < 65536:
+            raise ValueError(f"{item.strip()!r}: the port must be 1 to 65535")
+        items.append(f"{host}:{number}")
+    if not items:
+        raise ValueError("list the Sentinels as host:port,host:port")
+    return ",".join(items)
 
 
 def _secrets(value: str) -> tuple[Secret, ...]:

@@ -196,7 +196,7 @@ def _record_and_queue(services: Services, state: JobState) -> JobState:
     """Steps 4–5, blocking: reserve, record in Payload, queue."""
     redis, settings = services.redis, services.settings
     redis.ping()
-    quotas.reserve(redis, settings, state, queue_key=queue.queue_for(redis, settings).key)
+    quotas.reserve(redis, settings, state)
     try:
         if state.request_doc_id is None:
             record(services, state)

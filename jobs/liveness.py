@@ -20,6 +20,7 @@ from types import TracebackType
 
 from redis import Redis
 
+from jobs import fleet
 from jobs.progress import WRITEBACK_PENDING_KEY, Progress
 from jobs.runtime import Runtime
 from jobs.state import JobStatus
@@ -104,6 +105,7 @@ def _fail_abandoned(rt: Runtime, job_id: str) -> bool:
         f"the worker stopped unexpectedly during {stage}; nothing was uploaded"
     )
     logger.warning("job %s: abandoned by its worker during %s; marked failed", job_id, stage)
+    fleet.count_finished(rt.redis, state.type, "failed")  # its worker never counted it
     return True
 
 

@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from redis import Redis
+from rq import Queue
 
 from app.settings import Settings
 from jobs.state import KEY_PREFIX, TERMINAL_STATUSES, JobState
@@ -29,28 +30,29 @@ RESERVATION_TTL_S = 60
 QUEUE_FULL_RETRY_AFTER_S = 30
 CALLER_BUSY_RETRY_AFTER_S = 10
 
-# KEYS: rq queue list, reserving zset, active set of the person ("" for nobody)
+# KEYS: reserving zset, active set of the person ("" for nobody), every rq queue list
 # ARGV: job id, now, reservation ttl, max depth, max active, job key prefix, ttl, terminal...
 _RESERVE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[3]))
-local depth = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[3]))
+local depth = redis.call('ZCARD', KEYS[1])
+for i = 3, #KEYS do depth = depth + redis.call('LLEN', KEYS[i]) end
 if depth >= tonumber(ARGV[4]) then return {1, depth} end
-if KEYS[3] ~= '' then
+if KEYS[2] ~= '' then
   local terminal = {}
   for i = 8, #ARGV do terminal[ARGV[i]] = true end
-  for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
     local status = redis.call('HGET', ARGV[6] .. id, 'status')
-    local reserving = redis.call('ZSCORE', KEYS[2], id)
+    local reserving = redis.call('ZSCORE', KEYS[1], id)
     if (not status and not reserving) or (status and terminal[status]) then
-      redis.call('SREM', KEYS[3], id)
+      redis.call('SREM', KEYS[2], id)
     end
   end
-  local active = redis.call('SCARD', KEYS[3])
+  local active = redis.call('SCARD', KEYS[2])
   if active >= tonumber(ARGV[5]) then return {2, active} end
-  redis.call('SADD', KEYS[3], ARGV[1])
-  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[7]))
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[7]))
 end
-redis.call('ZADD', KEYS[2], tonumber(ARGV[2]), ARGV[1])
+redis.call('ZADD', KEYS[1], tonumber(ARGV[2]), ARGV[1])
 return {0, depth}
 """
 
@@ -64,10 +66,15 @@ class QuotaExceeded(Exception):
         self.retry_after_s = retry_after_s
 
 
-def reserve(redis: Redis, settings: Settings, state: JobState, *, queue_key: str) -> None:
+def queue_keys(redis: Redis, settings: Settings) -> list[str]:
+    """The Redis lists of every export queue: together they are the queue's depth."""
+    return [Queue(name, connection=redis).key for name in settings.queues]
+
+
+def reserve(redis: Redis, settings: Settings, state: JobState) -> None:
     """Take a place in the queue and among the person's exports, or raise `QuotaExceeded`."""
     limits = settings.limits
-    keys = [queue_key, RESERVING_KEY, _active_key(state)]
+    keys = [RESERVING_KEY, _active_key(state), *queue_keys(redis, settings)]
     terminal = [f'"{status.value}"' for status in TERMINAL_STATUSES]  # fields are JSON
     args: list[Any] = [
         state.job_id,

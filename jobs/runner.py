@@ -23,8 +23,8 @@ from typing import Any
 from app.logs import log_context
 from cms_client import CMSError, Doc
 from jobs import fingerprint as fingerprints
+from jobs import fleet, reuse
 from jobs import metrics as job_metrics
-from jobs import reuse
 from jobs import runtime as runtime_module
 from jobs import timings as stages
 from jobs.context import Artifact, ExportContext
@@ -32,6 +32,7 @@ from jobs.errors import ExportCancelled, ExportError, ExportInterrupted
 from jobs.kinds import kind_of
 from jobs.liveness import Heartbeat
 from jobs.progress import Progress
+from jobs.result_names import result_filename
 from jobs.state import ExportType, JobState, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def _run_measured(rt: runtime_module.Runtime, progress: Progress) -> dict[str, A
         outcome = "cancelled" if cancelled else "failed"
         job_metrics.finished(export_type, outcome, time.monotonic() - started)
         job_metrics.stages(export_type, progress.timings.ms)
+        fleet.count_finished(rt.redis, export_type, outcome)
         if cancelled:  # a person's choice, not an error: RQ need not log a traceback
             return progress.state.public()
         raise
@@ -93,6 +95,7 @@ def _run_measured(rt: runtime_module.Runtime, progress: Progress) -> dict[str, A
     duration = time.monotonic() - started
     job_metrics.finished(export_type, "succeeded", duration)
     job_metrics.stages(export_type, progress.timings.ms)
+    fleet.count_finished(rt.redis, export_type, "succeeded")
     if reused:
         job_metrics.reused(export_type)
     logger.info(
@@ -190,7 +193,7 @@ def upload_artifact(
     return ctx.cms.upload(
         ctx.settings.collections.media,
         artifact.path,
-        filename=artifact.filename,
+        filename=result_filename(artifact.filename, job),
         mime_type=artifact.mime_type,
         data=data,
     )

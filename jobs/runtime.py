@@ -12,6 +12,7 @@ from redis import Redis
 
 from app.settings import Settings, load_settings
 from cms_client import PayloadClient
+from jobs import connection
 from jobs import metrics as job_metrics
 from jobs.state import JobStore
 
@@ -55,5 +56,5 @@ def current() -> Runtime:
         settings = load_settings()
         if not settings.redis_url:
             raise RuntimeError("REDIS_URL is not set; a worker needs the Redis the web app uses")
-        _current = build(settings, Redis.from_url(settings.redis_url))
+        _current = build(settings, connection.connect(settings.redis_url, patient=True))
     return _current

@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -58,22 +59,46 @@ class ExportWorker(Worker):
         ask_to_stop(self.connection, job_id, sentence, kind=WorkerStopping, ttl_s=3600)
 
 
-def work_until_stopped(make_worker: Callable[[], ExportWorker]) -> None:
-    """Run worker loops until a signal asks to stop.
+@dataclass
+class WorkLimits:
+    """When a worker process exits by itself: `burst` once the queues are empty, or after
+    `max_jobs` exports (a KEDA ScaledJob pod runs `--burst --max-jobs 1`)."""
+
+    burst: bool = False
+    max_jobs: int | None = None
+    done: int = 0
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.max_jobs is None else max(0, self.max_jobs - self.done)
+
+    def finished(self, worker: Worker, *, clean: bool) -> bool:
+        self.done += worker.successful_job_count + worker.failed_job_count
+        if self.max_jobs is not None and self.done >= self.max_jobs:
+            return True
+        return clean and self.burst
+
+
+def work_until_stopped(
+    make_worker: Callable[[], ExportWorker], limits: WorkLimits | None = None
+) -> None:
+    """Run worker loops until a signal asks to stop (or `limits` are reached).
 
     RQ's loop retries while it waits for a job, but quits on a Redis error anywhere else
     (its own bookkeeping around a job, say, while Redis restarts). Start a fresh loop then,
     backing off, so the process recovers by itself when Redis returns.
     """
+    limits = limits or WorkLimits()
     failures = 0
     while True:
-        worker = None
+        worker, clean = None, False
         try:
             worker = make_worker()
-            worker.work()
+            worker.work(burst=limits.burst, max_jobs=limits.remaining)
+            clean = True
         except RedisError as exc:  # e.g. from RQ's teardown while Redis is down
             logger.warning("worker loop: Redis error: %s", exc)
-        if worker is not None and worker.stopping:
+        if worker is not None and (worker.stopping or limits.finished(worker, clean=clean)):
             return
         delay = RESTART_DELAYS_S[min(failures, len(RESTART_DELAYS_S) - 1)]
         failures += 1

@@ -85,7 +85,7 @@ def client(settings: Settings, redis: Redis, payload: PayloadStub) -> Iterator[T
 def worker(settings: Settings, redis: Redis) -> Iterator[SimpleWorker]:
     """A real RQ worker in this process; call `run_jobs(worker)` to drain the queue."""
     runtime.install(runtime.build(settings, redis))
-    yield SimpleWorker([Queue(settings.queue_name, connection=redis)], connection=redis)
+    yield SimpleWorker([Queue(n, connection=redis) for n in settings.queues], connection=redis)
     runtime.install(None)
 
 
@@ -102,3 +102,8 @@ class RecordingProgress:
 
     def report(self, stage: str, percent: float) -> None:
         self.reports.append((stage, percent))
+
+
+def queued_jobs(redis: Redis) -> list[bytes]:
+    """The job ids waiting on every export queue."""
+    return [job for key in sorted(redis.keys("rq:queue:*")) for job in redis.lrange(key, 0, -1)]

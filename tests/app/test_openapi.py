@@ -15,6 +15,7 @@ UNDESCRIBED = {
     "/webhooks/payload",
     "/webhooks/payload/ticket",
     "/metrics",
+    "/metrics/queues",
 }  # not part of the public API
 
 

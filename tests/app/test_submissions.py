@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from app.main import create_app
 from jobs.state import JobStatus
 from tests.app.test_webhooks import admin_request, delivery, post
-from tests.conftest import EDITOR, OUTSIDER, run_jobs
+from tests.conftest import EDITOR, OUTSIDER, queued_jobs, run_jobs
 from tests.payload_stub import PayloadStub
 
 PLUGIN_SRC = Path(__file__).resolve().parents[2] / "payload-plugin" / "src"
@@ -27,10 +27,6 @@ PLUGIN_SRC = Path(__file__).resolve().parents[2] / "payload-plugin" / "src"
 def private_project(payload: PayloadStub) -> dict:
     """A project only the outsider (user 3) may read."""
     return payload.add("projects", {"id": 18, "title": "Private", "editors": [3]})
-
-
-def queued_jobs(redis) -> list[bytes]:
-    return redis.lrange("rq:queue:exports", 0, -1)
 
 
 def test_a_webhook_request_whose_params_name_another_project_exports_nothing(

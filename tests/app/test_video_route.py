@@ -194,7 +194,7 @@ def test_a_three_clip_video_renders_end_to_end_with_the_local_engine(
     assert state.status == "succeeded", state.error
     result = payload.collections["media"][state.result_media_id]
     assert result["mimeType"] == "video/mp4"
-    assert result["filename"] == "the-lighthouse-keeper-360p-h264.mp4"
+    assert result["filename"].startswith("the-lighthouse-keeper-360p-h264-")  # + date, ids
     uploaded = settings.temp_dir / "uploaded.mp4"
     uploaded.write_bytes(payload.files[result["filename"]])
     info = probe_mp4(uploaded)

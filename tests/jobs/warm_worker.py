@@ -18,6 +18,7 @@ from rq import Queue
 
 from app.settings import load_settings
 from jobs import preload, runner, runtime
+from jobs.queue import worker_queue_names
 from jobs.worker import ExportWorker
 
 real_builder_for = runner.builder_for
@@ -49,6 +50,7 @@ if __name__ == "__main__":
     redis = Redis.from_url(settings.redis_url or "")
     runtime.install(runtime.build(settings, redis))
     preload.warm(settings)
-    worker = ExportWorker([Queue(settings.queue_name, connection=redis)], connection=redis)
+    queues = [Queue(name, connection=redis) for name in worker_queue_names(settings)]
+    worker = ExportWorker(queues, connection=redis)
     worker.work(burst=True)
     print(json.dumps({"worker_pid": os.getpid()}))

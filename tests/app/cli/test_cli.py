@@ -158,6 +158,7 @@ def test_an_uploaded_export_is_recorded_like_any_other(
     assert job["status"] == "succeeded" and job["file"] == str(out)
     (request,) = payload.docs("export-requests")
     assert request["status"] == "succeeded" and request["jobId"] == job["jobId"]
+    assert request["source"] == "cli"
     media = payload.collections["media"][job["resultMediaId"]]
     assert media["exportOf"] == 17 and media["exportRequest"] == request["id"]
     assert payload.files[media["filename"]] == out.read_bytes()
@@ -294,3 +295,31 @@ def test_without_redis_url_a_private_redis_is_used(
     out = tmp_path / "brief.pdf"
     assert main(["export", "pdf", "17", "-o", str(out), "--no-upload"]) == 0, capsys.readouterr()
     assert out.read_bytes().startswith(b"%PDF-")
+
+
+def test_right_after_the_dev_stack_starts_the_cli_uses_its_payload_key_and_redis(
+    payload: PayloadStub,
+    redis: Redis,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`export-service dev` writes `.data/dev.env`; a shell with nothing set then reaches
+    the same Payload and Redis, and the export shows in `jobs list` as a CLI export."""
+    from app.cli.main import write_dev_env
+
+    dev_env = write_dev_env(
+        tmp_path / ".data",
+        {"PAYLOAD_URL": BASE_URL, "PAYLOAD_API_KEY": SERVICE_KEY, "REDIS_URL": settings.redis_url},
+    )
+    assert dev_env.stat().st_mode & 0o777 == 0o600  # it holds the service key
+    for name in ("PAYLOAD_URL", "PAYLOAD_API_KEY", "REDIS_URL"):
+        monkeypatch.delenv(name)
+    assert main(["export", "pdf", "17", "-o", str(tmp_path / "b.pdf"), "--json"]) == 0
+    job = json.loads(capsys.readouterr().out)
+    assert main(["jobs", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [j["jobId"] for j in listed] == [job["jobId"]]
+    (request,) = payload.docs("export-requests")
+    assert request["source"] == "cli"

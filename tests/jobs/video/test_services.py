@@ -224,7 +224,7 @@ def test_the_services_render_transcode_and_the_result_lands_in_media(
     result = payload.collections["media"][state.result_media_id]
     uploaded = payload.files[result["filename"]]
     assert uploaded == media.clip_a.read_bytes()
-    assert result["filename"] == "the-lighthouse-keeper-720p-h264.mp4"
+    assert result["filename"].startswith("the-lighthouse-keeper-720p-h264-")  # + date, ids
     assert (result["preset"], result["codec"], result["audioCodec"]) == ("720p-h264", "h264", "aac")
     assert (result["width"], result["height"], result["duration"]) == (160, 90, 2.0)
     assert result["sourceMediaIds"] == [cover, still]
