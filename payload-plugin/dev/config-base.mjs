@@ -2,6 +2,8 @@
 // plugin from ../dist) and the Next.js admin app made from app-template/ (the plugin installed from
 // its packed tarball). Plain ESM, no TypeScript, so both load it without a build step.
 import { sqliteAdapter } from '@payloadcms/db-sqlite'
+import { de } from '@payloadcms/translations/languages/de'
+import { en } from '@payloadcms/translations/languages/en'
 
 import {
   DATABASE_PATH,
@@ -61,6 +63,8 @@ export function devConfig(exportService) {
     typescript: { autoGenerate: false },
     // 'default' avatar: the Gravatar one needs the internet.
     admin: { user: 'users', avatar: 'default' },
+    // the admin in the browser's language: English or German (the plugin translates both)
+    i18n: { supportedLanguages: { en, de }, fallbackLanguage: 'en' },
     db: sqliteAdapter({
       client: { url: `file:${DATABASE_PATH}` },
       push: true,

@@ -5,7 +5,7 @@ import { exportRequestAccess } from './access.js'
 import { eventsUrlEndpoint } from './endpoints.js'
 import { afterChangeHook, beforeChangeHook } from './hooks.js'
 import type { Resolved } from './options.js'
-import { tKey, type PluginTranslationKey } from './translations/index.js'
+import { NAMESPACE, tKey, translations, type PluginTranslationKey } from './translations/index.js'
 import { EXPORT_TYPES, JOB_STATUSES, SOURCES } from './vocabulary.js'
 
 /** Module the admin components are imported from (Payload import map paths). */
@@ -13,6 +13,10 @@ export const CLIENT_MODULE = 'payload-plugin-export-service/client'
 
 /** A label Payload translates in the admin's language. */
 export const label = (key: PluginTranslationKey): any => ({ t }: { t: (k: string) => string }) => t(tKey(key))
+
+/** A static label per language, where Payload takes no label function (e.g. `admin.group`). */
+export const byLanguage = (key: PluginTranslationKey): Record<string, string> =>
+  Object.fromEntries(Object.entries(translations).map(([lang, t]) => [lang, t[NAMESPACE][key]]))
 
 const options = (values: readonly string[]) => values.map((value) => ({ label: label(value as PluginTranslationKey), value }))
 
@@ -67,7 +71,7 @@ export function exportRequestsCollection(o: Resolved, withAdmin: boolean): Colle
     admin: {
       useAsTitle: 'title',
       defaultColumns: ['title', 'status', 'progress', 'requestedBy', 'createdAt'],
-      group: label('exports'),
+      group: byLanguage('exports'),
     },
     access: exportRequestAccess(o),
     hooks: { beforeChange: [beforeChangeHook(o)], afterChange: [afterChangeHook(o)] },
