@@ -48,13 +48,34 @@ export function requestTitle(type: unknown, projectTitle: unknown, at: Date = ne
   return [SHORT_TYPE[String(type)] ?? String(type ?? ''), String(projectTitle ?? ''), when].filter(Boolean).join(' · ')
 }
 
-async function projectTitle(o: Resolved, req: PayloadRequest, project: Record<string, any> | null, id: unknown) {
+/** The project as the server sees it (for its title and tenant, never for access decisions). */
+async function projectAsServer(o: Resolved, req: PayloadRequest, id: unknown): Promise<Record<string, any> | null> {
+  if (id === undefined || id === null || id === '') return null
+  return (await req.payload.findByID({ collection: o.slugs.projects as any, id: id as any, depth: 0, disableErrors: true, req })) as any
+}
+
+function projectTitle(o: Resolved, req: PayloadRequest, project: Record<string, any> | null, id: unknown): string {
   const field = req.payload.collections[o.slugs.projects as any]?.config.admin?.useAsTitle ?? 'id'
-  let doc = project
-  if (!doc && id != null) {
-    doc = (await req.payload.findByID({ collection: o.slugs.projects as any, id: id as any, depth: 0, disableErrors: true, req })) as any
+  return String(project?.[field] ?? `#${String(id)}`)
+}
+
+const hasField = (req: PayloadRequest, slug: string, name: string): boolean =>
+  Boolean(req.payload.collections[slug as any]?.config.flattenedFields?.some((f: any) => f.name === name))
+
+/** Copies the project's tenant onto `data` (multi-tenant setups), unless `data` names one. */
+function inheritTenant(o: Resolved, req: PayloadRequest, slug: string, data: Record<string, any>, project: Record<string, any> | null) {
+  const f = o.tenantField
+  if (data[f] != null || project?.[f] == null || !hasField(req, slug, f)) return
+  data[f] = relId(project[f])
+}
+
+/** Media: export results (`exportOf` set) get their project's tenant. */
+export function mediaBeforeChangeHook(o: Resolved): CollectionBeforeChangeHook {
+  return async ({ data, req }) => {
+    if (!data?.exportOf || data[o.tenantField] != null || !hasField(req, o.slugs.media, o.tenantField)) return data
+    inheritTenant(o, req, o.slugs.media, data, await projectAsServer(o, req, relId(data.exportOf)))
+    return data
   }
-  return doc?.[field] ?? `#${String(id)}`
 }
 
 export function beforeChangeHook(o: Resolved): CollectionBeforeChangeHook {
@@ -67,7 +88,9 @@ export function beforeChangeHook(o: Resolved): CollectionBeforeChangeHook {
     if (!user || o.isService(user)) {
       if (operation === 'create') {
         if (user && user.collection === o.slugs.users && data.requestedBy == null) data.requestedBy = user.id
-        data.title = requestTitle(data.type, await projectTitle(o, req, null, projectId))
+        const project = await projectAsServer(o, req, projectId)
+        data.title = requestTitle(data.type, projectTitle(o, req, project, projectId))
+        inheritTenant(o, req, o.slugs.exportRequests, data, project)
       }
       return data
     }
@@ -105,8 +128,9 @@ export function beforeChangeHook(o: Resolved): CollectionBeforeChangeHook {
       throw invalid(o, req, 'project', say(req, rerun ? 'notAllowedToRerun' : 'projectNotReadable', { id: String(projectId) }))
     }
     if (operation === 'create' || relId(prev.project) !== projectId) {
-      data.title = requestTitle(data.type ?? prev.type, await projectTitle(o, req, project, projectId))
+      data.title = requestTitle(data.type ?? prev.type, projectTitle(o, req, project, projectId))
     }
+    if (operation === 'create') inheritTenant(o, req, o.slugs.exportRequests, data, project)
     return data
   }
 }

@@ -4,6 +4,7 @@ import { deepMergeSimple } from 'payload'
 import { mediaReadAccess } from './access.js'
 import { exportRequestsCollection, mediaFields, projectActionsField } from './collection.js'
 import { deliveryTask } from './delivery.js'
+import { mediaBeforeChangeHook } from './hooks.js'
 import { type ExportServiceOptions, resolveOptions } from './options.js'
 import { translations } from './translations/index.js'
 
@@ -53,6 +54,7 @@ export const exportService =
       ...media,
       fields: [...(media.fields ?? []), ...mediaFields(o)],
       access: { ...media.access, read: mediaReadAccess(o, media.access?.read) },
+      hooks: { ...media.hooks, beforeChange: [...(media.hooks?.beforeChange ?? []), mediaBeforeChangeHook(o)] },
     }
     if (withAdmin) {
       const projects = collections[projectsIndex]

@@ -91,6 +91,13 @@ export type ExportServiceOptions = {
   overrideExportRequestsCollection?: (args: { collection: CollectionConfig }) => CollectionConfig
   /** Log every delivery, retry and skipped change through `payload.logger.info`. */
   debug?: boolean
+  /**
+   * With `@payloadcms/plugin-multi-tenant`: the tenant field's name (default `tenant`). When the
+   * export request or the media collection has this field, the plugin copies the project's tenant
+   * onto new export requests and onto export results (`exportOf` set), so the service's writes
+   * carry the project's tenant without the service knowing about tenants.
+   */
+  tenantField?: string
 }
 
 /** The options with every default applied. */
@@ -108,6 +115,7 @@ export type Resolved = {
   delivery: Required<ExportServiceDeliveryOptions>
   email: { statuses: JobStatus[] } | null
   debug: boolean
+  tenantField: string
 }
 
 export const defaultIsService = (user: AnyUser): boolean =>
@@ -152,5 +160,6 @@ export function resolveOptions(opts: ExportServiceOptions, usersSlug: string): R
     },
     email: email && { statuses: email.statuses ?? ['succeeded', 'failed', 'cancelled'] },
     debug: opts.debug ?? false,
+    tenantField: opts.tenantField ?? 'tenant',
   }
 }

@@ -93,9 +93,10 @@ before(async () => {
         fields: [
           { name: 'title', type: 'text' },
           { name: 'editors', type: 'relationship', relationTo: 'users', hasMany: true },
+          { name: 'tenant', type: 'text' }, // as @payloadcms/plugin-multi-tenant would add it
         ],
       },
-      { slug: 'media', upload: { staticDir: path.join(tmp, 'media') }, fields: [] },
+      { slug: 'media', upload: { staticDir: path.join(tmp, 'media') }, fields: [{ name: 'tenant', type: 'text' }] },
     ],
     plugins: [
       exportService({
@@ -105,6 +106,10 @@ before(async () => {
         // the test is the Jobs Queue runner: no runner races the inline attempt
         delivery: { retries: 1, backoffMs: 50, inlineGraceMs: 60_000 },
         email: true,
+        overrideExportRequestsCollection: ({ collection }) => ({
+          ...collection,
+          fields: [...collection.fields, { name: 'tenant', type: 'text' }],
+        }),
       }),
     ],
   })
@@ -116,7 +121,7 @@ before(async () => {
     })
     users[k].collection = 'users'
   }
-  project = await payload.create({ collection: 'projects', data: { title: 'P', editors: [users.editor.id] } })
+  project = await payload.create({ collection: 'projects', data: { title: 'P', editors: [users.editor.id], tenant: 'studio-a' } })
   privateProject = await payload.create({ collection: 'projects', data: { title: 'Private', editors: [] } })
 })
 
@@ -367,6 +372,18 @@ test('the requester gets an e-mail when the service finishes the export', async 
   assert.equal(mail.to, 'editor@example.com')
   assert.match(mail.subject, /^PDF · P · .* UTC: Succeeded$/)
   assert.match(mail.text, /is ready: http:\/\/cms\.example\.com\/api\/media\/file\/brief\.pdf/)
+})
+
+test('multi-tenant: new requests and export results carry their project’s tenant', async () => {
+  const hitP = nextHit()
+  const doc = await payload.create({ collection: 'export-requests', data: { type: 'project-pdf', project: project.id }, ...asUser(users.editor) })
+  await hitP
+  assert.equal(doc.tenant, 'studio-a')
+  const file = { data: Buffer.from('%PDF-1.4\n%%EOF\n'), mimetype: 'application/pdf', name: 'tenant.pdf', size: 15 }
+  const media = await payload.create({ collection: 'media', data: { exportOf: project.id, exportRequest: doc.id }, file, ...asUser(users.service) })
+  assert.equal(media.tenant, 'studio-a')
+  const other = await payload.create({ collection: 'media', data: {}, file: { ...file, name: 'other.pdf' } })
+  assert.equal(other.tenant ?? null, null, 'other media are left alone')
 })
 
 test('translations are merged into the config, the host app’s own strings win', async () => {

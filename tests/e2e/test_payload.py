@@ -207,3 +207,22 @@ def test_a_video_of_the_projects_own_timeline_is_a_playable_mp4(stack, tmp_path)
     assert abs(info.duration_s - 7.0) < 0.2, info
     assert (info.video_codec, info.width, info.height) == ("h264", 640, 360)
     assert media["exportMeta"]["preset"] == "360p-h264"
+
+
+def test_a_delivery_missed_while_the_service_is_down_still_exports_once_it_is_back(stack):
+    # The plugin delivers through Payload's Jobs Queue: the inline attempt and the first retry
+    # meet a closed port; a later retry (backoff 2 s, 4 s, 8 s, ...) reaches the service.
+    stack.stop_web()
+    try:
+        doc = create_request(stack, type="project-pdf")
+        time.sleep(4.0)
+        waiting = payload(stack, "GET", f"/export-requests/{doc['id']}?depth=0", "service").json()
+        assert waiting["status"] == "queued" and not waiting["jobId"], waiting
+    finally:
+        stack.start_web()
+    doc = wait_for_outcome(stack, doc["id"])
+    assert doc["status"] == "succeeded", doc["error"]
+    assert f"delivery of export-requests/{doc['id']} failed (attempt 1 of 9)" in stack.log(
+        "payload"
+    )
+    assert len(jobs_for(stack, doc["id"])) == 1
