@@ -44,13 +44,23 @@ class AdminStack(Stack):
 
     start_timeout_s: float = START_TIMEOUT_S
     made: dict[str, Any] = field(default_factory=dict)
+    app_dir: Path | None = None
 
     @property
     def app(self) -> Path:
-        return self.root / "app"
+        return self.app_dir or self.root / "app"
 
     def build_admin(self) -> None:
-        """Pack, install into a fresh app, generate the import map, `next build` (minutes)."""
+        """Pack, install into a fresh app, generate the import map, `next build` (minutes).
+
+        For local iteration only, EXPORT_TEST_APP names an app make-app.mjs made earlier
+        (its make-app.json is read); CI always makes a fresh one.
+        """
+        reuse = os.environ.get("EXPORT_TEST_APP")
+        if reuse and not os.environ.get("CI"):
+            self.app_dir = Path(reuse)
+            self.made = json.loads((self.app_dir / "make-app.json").read_text())
+            return
         log = self.root / "make-app.log"
         with log.open("wb") as out:
             done = subprocess.run(

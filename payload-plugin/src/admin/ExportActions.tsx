@@ -28,6 +28,27 @@ export function videoUnavailableReason(timeline: unknown): PluginTranslationKey 
   return null
 }
 
+/**
+ * Payload's CheckboxInput, with an accessible name: it labels its input by the element whose id is
+ * its `name`, so the label carries that id.
+ */
+function Checkbox(props: { id: string; label: string; checked: boolean; onToggle: () => void }) {
+  const labelId = `${props.id}-label`
+  return (
+    <CheckboxInput
+      id={props.id}
+      name={labelId}
+      checked={props.checked}
+      onToggle={props.onToggle}
+      Label={
+        <label htmlFor={props.id} id={labelId} className="field-label">
+          {props.label}
+        </label>
+      }
+    />
+  )
+}
+
 const column: React.CSSProperties = { display: 'flex', flexDirection: 'column', gap: 10, marginBottom: 'var(--base)' }
 
 function Choice(props: { id: string; label: string; value: string; options: { label: string; value: string }[]; onChange: (v: string) => void }) {
@@ -73,10 +94,9 @@ function PdfOptionsPanel(props: { value: PdfOptions; onChange: (v: PdfOptions) =
         <fieldset style={{ border: 0, margin: 0, padding: 0, display: 'grid', gap: 4 }}>
           <legend>{say('sections')}</legend>
           {PDF_SECTIONS.map((s) => (
-            <CheckboxInput
+            <Checkbox
               key={s}
               id={`export-pdf-section-${s}`}
-              name={`export-pdf-section-${s}`}
               label={say(`pdfSection-${s}` as PluginTranslationKey)}
               checked={value.sections.includes(s)}
               onToggle={() => toggle(s)}
@@ -143,13 +163,7 @@ export function ExportActions(props: ExportActionsProps) {
       >
         {label('project-zip', 'exportZip')}
       </Button>
-      <CheckboxInput
-        id="export-zip-include-media"
-        name="export-zip-include-media"
-        label={say('includeMedia')}
-        checked={includeMedia}
-        onToggle={() => setIncludeMedia(!includeMedia)}
-      />
+      <Checkbox id="export-zip-include-media" label={say('includeMedia')} checked={includeMedia} onToggle={() => setIncludeMedia(!includeMedia)} />
       {presets.length > 1 && !videoReason ? (
         <Choice id="export-video-preset" label={say('videoPreset')} value={preset} options={presets.map((p) => ({ label: p, value: p }))} onChange={setPreset} />
       ) : null}
