@@ -1,6 +1,7 @@
 // `npm --prefix payload-plugin/admin-dev start|dev|build` (what `./scripts/run --admin` runs): the
-// app make-app.mjs makes, kept in admin-dev/.app and made again only when its inputs changed
-// (plugin sources, template, dev schema), then seeded and served by serve-app.mjs.
+// app make-app.mjs makes, kept in the repository's .data/admin-app (ADMIN_APP_DIR to change it;
+// outside the plugin folder, so Next.js does not take the plugin's lockfile for the app's) and made
+// again only when its inputs changed (plugin sources, template, dev schema), then seeded and served.
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -13,7 +14,7 @@ if (!['start', 'dev', 'build'].includes(mode)) {
   console.error(`usage: node scripts/admin-dev.mjs start|dev|build (got ${mode})`)
   process.exit(2)
 }
-const APP = path.join(PLUGIN, 'admin-dev', '.app')
+const APP = path.resolve(process.env.ADMIN_APP_DIR || path.join(PLUGIN, '..', '.data', 'admin-app'))
 const STAMP = path.join(APP, '.inputs.sha256')
 
 function inputsStamp() {
