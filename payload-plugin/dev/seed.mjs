@@ -196,7 +196,7 @@ export async function ensureSeed(payload, { log = console.error } = {}) {
 // CLI: node dev/seed.mjs
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { getPayload } = await import('payload')
-  const { default: config } = await import('./payload.config.mjs')
+  const { default: config } = await import(process.env.SEED_CONFIG_MODULE || './payload.config.mjs')
   const payload = await getPayload({ config })
   const { seeded } = await ensureSeed(payload)
   console.error(seeded ? `seeded; wrote ${SEED_JSON_PATH}` : `database already seeded; wrote ${SEED_JSON_PATH}`)

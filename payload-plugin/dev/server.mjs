@@ -10,7 +10,7 @@ import config from './payload.config.mjs'
 import { ensureSeed } from './seed.mjs'
 
 const t0 = Date.now()
-const payload = await getPayload({ config })
+const payload = await getPayload({ config, cron: true }) // cron: the Jobs Queue retries deliveries
 const resolvedConfig = await config
 if (process.env.SKIP_SEED !== '1') await ensureSeed(payload)
 

@@ -2,6 +2,11 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 
 import {
+  DELIVERY_TASK,
+  EXPORT_TYPES,
+  JOB_STATUSES,
+  requestTitle,
+  SOURCES,
   changedFields,
   computeSignature,
   exportService,
@@ -94,26 +99,125 @@ test('plugin throws a clear error when the media collection is missing', () => {
   assert.throws(() => exportService({ collections: { media: 'files' } })(cfg), /media collection "files"/)
 })
 
-test('plugin adds the collection and media fields', () => {
-  const cfg = {
-    collections: [
-      { slug: 'users', auth: true, fields: [] },
-      { slug: 'projects', fields: [] },
-      { slug: 'media', upload: true, fields: [{ name: 'alt', type: 'text' }] },
-    ],
+const baseConfig = () => ({
+  collections: [
+    { slug: 'users', auth: true, fields: [] },
+    { slug: 'projects', fields: [] },
+    { slug: 'media', upload: true, fields: [{ name: 'alt', type: 'text' }] },
+  ],
+})
+const REQUEST_FIELDS = ['title', 'type', 'project', 'params', 'status', 'progress', 'stage', 'error', 'result', 'resultUrl', 'jobId', 'requestedBy', 'source', 'startedAt', 'finishedAt']
+const MEDIA_FIELDS = ['alt', 'exportOf', 'exportRequest', 'exportType', 'sha256', 'bytes', 'exportMeta']
+/** Every component path anywhere in a config (import-map entries). */
+const componentPaths = (v, out = []) => {
+  if (Array.isArray(v)) v.forEach((x) => componentPaths(x, out))
+  else if (v && typeof v === 'object') {
+    if (typeof v.path === 'string' && v.path.includes('#')) out.push(v.path)
+    Object.values(v).forEach((x) => componentPaths(x, out))
   }
+  return out
+}
+/** The database-relevant shape: collection slugs and their data fields (names, types, relations). */
+const schema = (cfg) =>
+  cfg.collections.map((c) => ({
+    slug: c.slug,
+    fields: c.fields.filter((f) => f.type !== 'ui').map((f) => [f.name, f.type, f.relationTo ?? null, f.options?.map((o) => o.value ?? o) ?? null]),
+  })).concat([{ tasks: cfg.jobs.tasks.map((t) => t.slug) }])
+
+test('plugin adds the collection, media fields, a Jobs Queue task and translations', () => {
+  const cfg = baseConfig()
   const out = exportService({ serviceUrl: 'http://x', secret: 's', collections: { exportRequests: 'exports' } })(cfg)
   const er = out.collections.find((c) => c.slug === 'exports')
   assert.ok(er)
   assert.equal(er.lockDocuments, false)
-  assert.deepEqual(
-    er.fields.map((f) => f.name),
-    ['type', 'project', 'params', 'status', 'progress', 'stage', 'error', 'result', 'resultUrl', 'jobId', 'requestedBy', 'source', 'startedAt', 'finishedAt'],
-  )
+  assert.equal(er.admin.useAsTitle, 'title')
+  assert.deepEqual(er.fields.map((f) => f.name), REQUEST_FIELDS)
   const media = out.collections.find((c) => c.slug === 'media')
-  assert.deepEqual(media.fields.map((f) => f.name), ['alt', 'exportOf', 'exportRequest', 'exportType', 'sha256', 'bytes', 'exportMeta'])
+  assert.deepEqual(media.fields.map((f) => f.name), MEDIA_FIELDS)
   assert.equal(media.fields.find((f) => f.name === 'exportRequest').relationTo, 'exports')
+  assert.equal(typeof media.access.read, 'function')
+  assert.deepEqual(out.jobs.tasks.map((t) => t.slug), [DELIVERY_TASK])
+  assert.deepEqual(out.jobs.tasks[0].retries, { attempts: 8, backoff: { type: 'exponential', delay: 2000 } })
+  assert.equal(out.i18n.translations.de['plugin-export-service'].exportPdf, 'PDF exportieren')
+  assert.deepEqual(componentPaths(out).sort(), [
+    'payload-plugin-export-service/client#ExportActions',
+    'payload-plugin-export-service/client#ExportProgressCell',
+    'payload-plugin-export-service/client#ExportRequestStatus',
+  ])
   // input config not mutated
   assert.equal(cfg.collections.length, 3)
   assert.equal(cfg.collections[2].fields.length, 1)
+})
+
+test('select options derive from the one vocabulary', () => {
+  assert.deepEqual(JOB_STATUSES, ['queued', 'running', 'succeeded', 'failed', 'cancelled'])
+  assert.deepEqual(EXPORT_TYPES, ['project-pdf', 'project-zip', 'video'])
+  assert.deepEqual(SOURCES, ['admin', 'rest', 'mcp', 'cli'])
+  const er = exportService({})(baseConfig()).collections.find((c) => c.slug === 'export-requests')
+  const values = (name) => er.fields.find((f) => f.name === name).options.map((o) => o.value)
+  assert.deepEqual(values('status'), [...JOB_STATUSES])
+  assert.deepEqual(values('type'), [...EXPORT_TYPES])
+  assert.deepEqual(values('source'), [...SOURCES])
+})
+
+test('enabled: false / disabled: true keep the schema; no delivery hook work, components or endpoint', () => {
+  const on = exportService({ serviceUrl: 'http://x', secret: 's' })(baseConfig())
+  for (const off of [exportService({ enabled: false })(baseConfig()), exportService({ disabled: true })(baseConfig())]) {
+    assert.deepEqual(schema(off), schema(on))
+    assert.deepEqual(componentPaths(off), [])
+    const er = off.collections.find((c) => c.slug === 'export-requests')
+    assert.deepEqual(er.endpoints, [])
+    assert.equal(er.access.read === undefined, false, 'access rules stay')
+  }
+})
+
+test('admin: false registers no components but keeps the endpoint', () => {
+  const out = exportService({ admin: false })(baseConfig())
+  assert.deepEqual(componentPaths(out), [])
+  const er = out.collections.find((c) => c.slug === 'export-requests')
+  assert.deepEqual(er.endpoints.map((e) => e.path), ['/:id/events-url'])
+  assert.ok(!out.collections.find((c) => c.slug === 'projects').fields.some((f) => f.name === 'exportServiceActions'))
+})
+
+test('custom slugs are used everywhere, and the collection can be overridden', () => {
+  const cfg = {
+    admin: { user: 'people' },
+    collections: [
+      { slug: 'people', auth: true, fields: [] },
+      { slug: 'films', fields: [] },
+      { slug: 'files', upload: true, fields: [] },
+    ],
+  }
+  const out = exportService({
+    collections: { projects: 'films', media: 'files', exportRequests: 'film-exports' },
+    overrideExportRequestsCollection: ({ collection }) => ({
+      ...collection,
+      admin: { ...collection.admin, group: 'Ops', hidden: true },
+      access: { ...collection.access, delete: () => false },
+    }),
+  })(cfg)
+  const er = out.collections.find((c) => c.slug === 'film-exports')
+  assert.equal(er.admin.group, 'Ops')
+  assert.equal(er.admin.hidden, true)
+  assert.equal(er.access.delete(), false)
+  const rel = (name) => er.fields.find((f) => f.name === name).relationTo
+  assert.deepEqual([rel('project'), rel('result'), rel('requestedBy')], ['films', 'files', 'people'])
+  const files = out.collections.find((c) => c.slug === 'files')
+  assert.equal(files.fields.find((f) => f.name === 'exportOf').relationTo, 'films')
+  assert.ok(out.collections.find((c) => c.slug === 'films').fields.some((f) => f.name === 'exportServiceActions'))
+  assert.throws(() => exportService({ collections: { media: "files" } })(cfg), /projects collection "projects"/)
+})
+
+test('requestTitle says what the request is', () => {
+  assert.equal(requestTitle('project-pdf', 'The Lighthouse Keeper', new Date('2026-11-25T22:10:31Z')), 'PDF · The Lighthouse Keeper · 2026-11-25 22:10 UTC')
+  assert.equal(requestTitle('video', 'X', new Date('2026-01-02T03:04:00Z')), 'Video · X · 2026-01-02 03:04 UTC')
+})
+
+test('pdfParams sends only what differs from the service defaults', async () => {
+  const { pdfParams } = await import('../dist/admin/pdfParams.js')
+  const all = ['cover', 'toc', 'summary', 'details', 'scripts', 'media']
+  assert.deepEqual(pdfParams({ paperSize: 'A4', orientation: 'portrait', sections: all }), {})
+  assert.deepEqual(pdfParams({ paperSize: 'Letter', orientation: 'landscape', sections: ['media', 'cover'] }), {
+    options: { paperSize: 'Letter', orientation: 'landscape', sections: ['cover', 'media'] },
+  })
 })

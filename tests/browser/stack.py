@@ -1,18 +1,23 @@
-"""The end-to-end stack with Payload's real admin UI: the Next.js admin app
-(payload-plugin/admin-dev, same schema, seed and plugin as the REST-only dev server) instead of
-the REST-only server, plus the service's web process, a worker and an embedded Redis.
+"""The end-to-end stack with Payload's real admin UI, as a Payload team installs the plugin:
+`payload-plugin/scripts/make-app.mjs` packs the plugin, copies the committed template
+(payload-plugin/app-template, the dev schema and seed) into a temp folder, installs the tarball,
+runs `payload generate:importmap` and `next build`; `serve-app.mjs` seeds it and runs
+`next start`. Plus the service's web process, a worker and an embedded Redis.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.stack import PLUGIN, Stack
 
-ADMIN_DEV = PLUGIN / "admin-dev"
+MAKE_APP = PLUGIN / "scripts" / "make-app.mjs"
+SERVE_APP = PLUGIN / "scripts" / "serve-app.mjs"
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 BUILD_TIMEOUT_S = 900.0
 START_TIMEOUT_S = 180.0
@@ -28,36 +33,52 @@ def browser_missing() -> str | None:
         return (
             f"{CHROMIUM} is missing; run scripts/setup-browser (as root: apt-get install chromium)"
         )
-    if not (ADMIN_DEV / "node_modules" / "next").is_dir():
-        return "payload-plugin/admin-dev/node_modules is missing; run scripts/setup-browser"
+    if not (PLUGIN / "node_modules" / "typescript").is_dir():
+        return "payload-plugin/node_modules is missing; run scripts/setup"
     return None
 
 
 @dataclass
 class AdminStack(Stack):
-    """`Stack` with the Next.js admin app (`next build` once, then `next start`) as Payload."""
+    """`Stack` with a freshly made Next.js app (plugin installed from its tarball) as Payload."""
 
     start_timeout_s: float = START_TIMEOUT_S
+    made: dict[str, Any] = field(default_factory=dict)
+    app_dir: Path | None = None
+
+    @property
+    def app(self) -> Path:
+        return self.app_dir or self.root / "app"
 
     def build_admin(self) -> None:
-        """`next build`, unless its inputs are unchanged since the last build (can take minutes)."""
-        log = self.root / "admin-build.log"
+        """Pack, install into a fresh app, generate the import map, `next build` (minutes).
+
+        For local iteration only, EXPORT_TEST_APP names an app make-app.mjs made earlier
+        (its make-app.json is read); CI always makes a fresh one.
+        """
+        reuse = os.environ.get("EXPORT_TEST_APP")
+        if reuse and not os.environ.get("CI"):
+            self.app_dir = Path(reuse)
+            self.made = json.loads((self.app_dir / "make-app.json").read_text())
+            return
+        log = self.root / "make-app.log"
         with log.open("wb") as out:
             done = subprocess.run(
-                ["node", "scripts/run.mjs", "build"],
-                cwd=ADMIN_DEV,
-                stdout=out,
-                stderr=subprocess.STDOUT,
+                ["node", str(MAKE_APP), "--dir", str(self.app)],
+                cwd=self.root,
+                stdout=subprocess.PIPE,
+                stderr=out,
                 timeout=BUILD_TIMEOUT_S,
                 check=False,
             )
         if done.returncode != 0:
-            raise RuntimeError(f"the admin app did not build:\n{self.log('admin-build')[-4000:]}")
+            raise RuntimeError(f"the app was not made:\n{self.log('make-app')[-4000:]}")
+        self.made = json.loads(done.stdout.decode().strip().splitlines()[-1])
 
     def payload_process(self, env: dict[str, str]) -> tuple[list[str], Path, dict[str, str]]:
-        """The admin app, built by `build_admin`, served by `next start`."""
+        """The app made by `build_admin`, seeded and served by `next start`."""
         env = {k: v for k, v in env.items() if k != "NODE_ENV"}  # next sets its own
-        return ["node", "scripts/run.mjs", "start"], ADMIN_DEV, env
+        return ["node", str(SERVE_APP), "--dir", str(self.app)], self.app, env
 
     def rss_mb(self) -> dict[str, int]:
         """Resident memory of each process tree (for the report), in MB."""

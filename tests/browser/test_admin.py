@@ -1,7 +1,8 @@
 """Editors export from Payload's real admin UI, in Chromium.
 
-The Next.js admin app (payload-plugin/admin-dev) with the plugin's admin components, the
-service's web process, a worker and an embedded Redis; nothing is stubbed. Screenshots and
+A fresh Payload + Next.js app with the plugin installed from its packed tarball (see
+tests/browser/stack.py), the service's web process, a worker and an embedded Redis; nothing is
+stubbed. Screenshots and
 logs land in test-artifacts/browser/.
 """
 
@@ -30,6 +31,11 @@ def log_in(page: Any, email: str, password: str = "password123") -> None:
     page.wait_for_url(re.compile(r"/admin/?$"))
 
 
+def wait_for_idle(page: Any) -> None:
+    """Lets the admin finish rendering before a screenshot."""
+    page.wait_for_load_state("networkidle")
+
+
 def service_issues_tickets(stack: AdminStack) -> bool:
     """Has the service `POST /webhooks/payload/ticket` (401 unsigned) or not (404/405)?"""
     response = requests.post(f"{stack.service_url}/webhooks/payload/ticket", data=b"{}", timeout=10)
@@ -47,7 +53,7 @@ def watch_progress(page: Any, deadline_s: float) -> list[tuple[str, int]]:
         percent = int(bar.get_attribute("aria-valuenow") or 0)
         if not seen or seen[-1] != (status, percent):
             seen.append((status, percent))
-        if status in ("succeeded", "failed"):
+        if status in ("succeeded", "failed", "cancelled"):
             return seen
         page.wait_for_timeout(100)
     raise AssertionError(f"the export did not finish in {deadline_s} s; seen {seen}")
@@ -70,8 +76,12 @@ def test_an_editor_exports_a_pdf_from_the_project_view(
     export_pdf = page.get_by_role("button", name="Export PDF")
     export_pdf.wait_for()
     assert page.get_by_role("button", name="Export ZIP").is_enabled()
-    assert page.get_by_label("Include media in the ZIP").is_visible()
+    assert page.get_by_text("Include media in the ZIP").is_visible()
+    assert page.get_by_label("Include media in the ZIP").is_checked()
     assert page.get_by_role("button", name="Export video").is_enabled()  # the sample has a timeline
+    page.get_by_text("PDF options").click()
+    assert page.get_by_label("Media appendix").is_checked()
+    wait_for_idle(page)
     page.screenshot(path=str(artifacts / "project-view.png"), full_page=True)
 
     export_pdf.click()
@@ -114,17 +124,33 @@ def test_an_editor_exports_a_pdf_from_the_project_view(
         link.get_attribute("href"),
     )
     assert served == {"status": 200, "type": "application/pdf", "head": "%PDF"}, served
+    wait_for_idle(page)
     page.screenshot(path=str(artifacts / "request-succeeded.png"), full_page=True)
+
+    # the document says what it is, and the service's fields are read-only beside the panel
+    title = page.get_by_role("heading", level=1).inner_text()
+    when = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"
+    assert re.fullmatch(rf"PDF · The Lighthouse Keeper · {when}", title), title
+    assert page.locator("#field-jobId").is_disabled()
+
+    # back on the project, the last exports list it, with a download link
+    page.goto(f"/admin/collections/projects/{project}")
+    last = page.get_by_role("region", name="Last exports")
+    last.get_by_role("link", name="Download").first.wait_for()
+    assert "Succeeded" in last.inner_text()
+    wait_for_idle(page)
+    page.screenshot(path=str(artifacts / "project-last-exports.png"), full_page=True)
 
     # the list view shows the finished request at 100 %
     page.goto("/admin/collections/export-requests")
-    row = page.locator("tr", has=page.get_by_role("link", name="Project PDF")).first
+    row = page.locator("tr", has=page.get_by_role("link", name=re.compile(r"^PDF · "))).first
     row.wait_for()
     bars = page.get_by_role("progressbar")
     bars.first.wait_for()
     assert any(bars.nth(i).get_attribute("aria-valuenow") == "100" for i in range(bars.count())), (
         f"no finished bar for request {request_id}"
     )
+    wait_for_idle(page)
     page.screenshot(path=str(artifacts / "request-list.png"), full_page=True)
 
 
@@ -152,6 +178,7 @@ def test_a_failed_request_shows_its_error_and_can_be_re_run(
     panel = page.get_by_role("region", name="Export status")
     error = panel.get_by_role("alert").first.inner_text()
     assert "paperSize" in error or "paper" in error.lower(), error
+    wait_for_idle(page)
     page.screenshot(path=str(artifacts / "request-failed.png"), full_page=True)
 
     before = requests.get(
@@ -160,7 +187,6 @@ def test_a_failed_request_shows_its_error_and_can_be_re_run(
         timeout=30,
     ).json()["updatedAt"]
     panel.get_by_role("button", name="Re-run").click()
-    page.wait_for_load_state("load")
     # the re-run went through (failed → queued) and the service judged it again
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
@@ -186,4 +212,17 @@ def test_video_is_disabled_with_a_reason_without_a_timeline(
     video = page.get_by_role("button", name="Export video")
     video.wait_for()
     assert video.is_disabled()
-    assert "no timeline" in page.get_by_text(re.compile("timeline")).first.inner_text()
+    assert "no timeline" in page.locator("#export-video-reason").inner_text()
+
+
+def test_the_admin_speaks_german_to_a_german_browser(
+    german_page: Any, admin_stack: AdminStack, artifacts: Path
+) -> None:
+    page = german_page
+    log_in(page, "editor@example.com")
+    page.goto(f"/admin/collections/projects/{admin_stack.seed['projects']['sample']}")
+    page.get_by_role("button", name="PDF exportieren").wait_for()
+    assert page.get_by_role("button", name="ZIP exportieren").is_enabled()
+    assert page.get_by_text("Medien ins ZIP aufnehmen").is_visible()
+    wait_for_idle(page)
+    page.screenshot(path=str(artifacts / "project-view-de.png"), full_page=True)

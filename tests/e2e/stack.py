@@ -105,16 +105,22 @@ class Stack:
             "EXPORT_TEMP_DIR": str(temp),
             "EXPORT_DATA_DIR": str(self.root / "data"),
         }
-        python = sys.executable
-        self._spawn(
-            "web",
-            [python, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
-            env,
-            cwd=self.root,
-        )
         self.service_env = env
+        self.start_web()
         self.start_worker("worker")
+
+    def start_web(self) -> None:
+        """The service's web process on its port; waits until it answers."""
+        port = self.service_url.rsplit(":", 1)[1]
+        argv = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+        self._spawn("web", [*argv, "--port", port], self.service_env, cwd=self.root)
         self._wait_for("web", lambda: _answers(f"{self.service_url}/health"))
+
+    def stop_web(self) -> None:
+        """Stops the web process (the service is down for Payload's deliveries)."""
+        process = self.processes["web"]
+        process.terminate()
+        process.wait(timeout=15)
 
     def start_worker(self, name: str) -> subprocess.Popen[bytes]:
         """Another `export-service worker` on the same Redis and Payload."""
@@ -123,7 +129,7 @@ class Stack:
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
         env = {**env, "PYTHONPATH": str(REPO)}
-        log = (self.root / f"{name}.log").open("wb")
+        log = (self.root / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
         )

@@ -343,3 +343,22 @@ def test_rich_text_embeds_only_the_projects_own_media(stack):
     for name, text in texts.items():
         assert other["filename"] not in name and other["filename"] not in text, name
         assert "Secret plans" not in text, name
+
+
+def test_a_delivery_missed_while_the_service_is_down_still_exports_once_it_is_back(stack):
+    # The plugin delivers through Payload's Jobs Queue: the inline attempt and the first retry
+    # meet a closed port; a later retry (backoff 2 s, 4 s, 8 s, ...) reaches the service.
+    stack.stop_web()
+    try:
+        doc = create_request(stack, type="project-pdf")
+        time.sleep(4.0)
+        waiting = payload(stack, "GET", f"/export-requests/{doc['id']}?depth=0", "service").json()
+        assert waiting["status"] == "queued" and not waiting["jobId"], waiting
+    finally:
+        stack.start_web()
+    doc = wait_for_outcome(stack, doc["id"])
+    assert doc["status"] == "succeeded", doc["error"]
+    assert f"delivery of export-requests/{doc['id']} failed (attempt 1 of 9)" in stack.log(
+        "payload"
+    )
+    assert len(jobs_for(stack, doc["id"])) == 1

@@ -1,74 +1,137 @@
 'use client'
-// Project edit view: "Export PDF", "Export ZIP" (+ include media) and "Export video". Each click
-// creates an export request for this project as the logged-in editor and opens it.
+// Project edit view (sidebar): Export PDF (with the brief's options), Export ZIP, Export video, and
+// the project's last exports. Each click creates an export request as the logged-in editor (so
+// Payload's access rules apply) and opens it.
 
-import { useDocumentInfo } from '@payloadcms/ui'
+import { Banner, Button, CheckboxInput, ReactSelect, useDocumentInfo } from '@payloadcms/ui'
+import { useRouter } from 'next/navigation.js'
 import React, { useState } from 'react'
 
-import { requestJSON, useUrls } from './api.js'
+import type { PluginTranslationKey } from '../translations/index.js'
+import { type ExportType, PDF_ORIENTATIONS, PDF_PAPER_SIZES, PDF_SECTIONS, type PdfSection } from '../vocabulary.js'
+import { type PdfOptions, pdfParams } from './pdfParams.js'
+import { requestJSON, useSay, useUrls } from './api.js'
+import { LastExports } from './LastExports.js'
 
 export type ExportActionsProps = {
   exportRequestsSlug?: string
   timelineField?: string
   videoPresets?: string[]
+  lastExports?: number
 }
 
-type Kind = 'project-pdf' | 'project-zip' | 'video'
-
-/** Why a video cannot be exported from this project's saved data, or null when it can. */
-export function videoUnavailableReason(timeline: unknown): string | null {
+/** Why a video cannot be exported from this project's saved data (a translation key), or null. */
+export function videoUnavailableReason(timeline: unknown): PluginTranslationKey | null {
   const clips = timeline && typeof timeline === 'object' ? (timeline as any).clips : undefined
-  if (!timeline) return 'This project has no timeline: add clips to its timeline to export a video.'
-  if (!Array.isArray(clips) || clips.length === 0) return 'The project’s timeline has no clips.'
+  if (!timeline) return 'noTimeline'
+  if (!Array.isArray(clips) || clips.length === 0) return 'noClips'
   return null
 }
 
-function ActionButton(props: { label: string; busy: boolean; disabled?: boolean; title?: string; onClick: () => void; describedBy?: string }) {
+/**
+ * Payload's CheckboxInput, with an accessible name: it labels its input by the element whose id is
+ * its `name`, so the label carries that id.
+ */
+function Checkbox(props: { id: string; label: string; checked: boolean; onToggle: () => void }) {
+  const labelId = `${props.id}-label`
   return (
-    <button
-      type="button"
-      className="btn btn--style-primary btn--size-small btn--withoutPopup"
-      style={{ margin: 0, width: '100%' }}
-      disabled={props.disabled || props.busy}
-      title={props.title}
-      aria-describedby={props.describedBy}
-      onClick={props.onClick}
-    >
-      <span className="btn__content">
-        <span className="btn__label">{props.busy ? 'Creating…' : props.label}</span>
-      </span>
-    </button>
+    <CheckboxInput
+      id={props.id}
+      name={labelId}
+      checked={props.checked}
+      onToggle={props.onToggle}
+      Label={
+        <label htmlFor={props.id} id={labelId} className="field-label">
+          {props.label}
+        </label>
+      }
+    />
+  )
+}
+
+const column: React.CSSProperties = { display: 'flex', flexDirection: 'column', gap: 10, marginBottom: 'var(--base)' }
+
+function Choice(props: { id: string; label: string; value: string; options: { label: string; value: string }[]; onChange: (v: string) => void }) {
+  const current = props.options.find((o) => o.value === props.value)
+  return (
+    <label htmlFor={props.id} style={{ display: 'grid', gap: 4 }}>
+      <span>{props.label}</span>
+      <ReactSelect
+        inputId={props.id}
+        isClearable={false}
+        isSearchable={false}
+        options={props.options}
+        value={current}
+        onChange={(v: any) => props.onChange(String((Array.isArray(v) ? v[0] : v)?.value ?? props.value))}
+      />
+    </label>
+  )
+}
+
+function PdfOptionsPanel(props: { value: PdfOptions; onChange: (v: PdfOptions) => void }) {
+  const say = useSay()
+  const { value, onChange } = props
+  const toggle = (s: PdfSection) =>
+    onChange({ ...value, sections: value.sections.includes(s) ? value.sections.filter((x) => x !== s) : [...value.sections, s] })
+  return (
+    <details data-testid="pdf-options">
+      <summary>{say('pdfOptions')}</summary>
+      <div style={{ display: 'grid', gap: 8, marginTop: 8 }}>
+        <Choice
+          id="export-pdf-paper"
+          label={say('paperSize')}
+          value={value.paperSize}
+          options={PDF_PAPER_SIZES.map((p) => ({ label: p, value: p }))}
+          onChange={(paperSize) => onChange({ ...value, paperSize })}
+        />
+        <Choice
+          id="export-pdf-orientation"
+          label={say('orientation')}
+          value={value.orientation}
+          options={PDF_ORIENTATIONS.map((o) => ({ label: say(o), value: o }))}
+          onChange={(orientation) => onChange({ ...value, orientation })}
+        />
+        <fieldset style={{ border: 0, margin: 0, padding: 0, display: 'grid', gap: 4 }}>
+          <legend>{say('sections')}</legend>
+          {PDF_SECTIONS.map((s) => (
+            <Checkbox
+              key={s}
+              id={`export-pdf-section-${s}`}
+              label={say(`pdfSection-${s}` as PluginTranslationKey)}
+              checked={value.sections.includes(s)}
+              onToggle={() => toggle(s)}
+            />
+          ))}
+        </fieldset>
+      </div>
+    </details>
   )
 }
 
 export function ExportActions(props: ExportActionsProps) {
   const slug = props.exportRequestsSlug ?? 'export-requests'
   const presets = props.videoPresets?.length ? props.videoPresets : ['720p-h264']
-  const { id, data } = useDocumentInfo()
+  const { id, savedDocumentData } = useDocumentInfo()
   const urls = useUrls()
-  const [busy, setBusy] = useState<Kind | null>(null)
+  const say = useSay()
+  const router = useRouter()
+  const [busy, setBusy] = useState<ExportType | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [includeMedia, setIncludeMedia] = useState(true)
   const [preset, setPreset] = useState(presets[0])
+  const [pdf, setPdf] = useState<PdfOptions>({ paperSize: PDF_PAPER_SIZES[0], orientation: PDF_ORIENTATIONS[0], sections: [...PDF_SECTIONS] })
 
-  const wrap: React.CSSProperties = {
-    display: 'flex',
-    flexDirection: 'column',
-    gap: 10,
-    marginBottom: 'var(--base, 20px)',
-  }
   if (id === undefined || id === null) {
     return (
-      <div style={wrap}>
-        <strong>Export</strong>
-        <p style={{ margin: 0 }}>Save the project to export it.</p>
+      <div style={column}>
+        <strong>{say('export')}</strong>
+        <p style={{ margin: 0 }}>{say('saveToExport')}</p>
       </div>
     )
   }
+  const videoReason = videoUnavailableReason((savedDocumentData ?? {})[props.timelineField ?? 'timeline'])
 
-  const videoReason = videoUnavailableReason((data ?? {})[props.timelineField ?? 'timeline'])
-
-  const create = async (type: Kind, params: Record<string, unknown>) => {
+  const create = async (type: ExportType, params: Record<string, unknown>) => {
     setBusy(type)
     setError(null)
     try {
@@ -76,57 +139,51 @@ export function ExportActions(props: ExportActionsProps) {
         method: 'POST',
         body: JSON.stringify({ type, project: id, params, source: 'admin' }),
       })
-      window.location.assign(`${urls.admin}/collections/${slug}/${encodeURIComponent(String(res.doc.id))}`)
+      router.push(urls.admin(`/collections/${slug}/${encodeURIComponent(String(res.doc.id))}`))
     } catch (err: any) {
       setError(err?.message ?? String(err))
       setBusy(null)
     }
   }
+  const label = (type: ExportType, key: PluginTranslationKey) => (busy === type ? say('creating') : say(key))
 
   return (
-    <div style={wrap} role="group" aria-label="Export this project">
-      <strong>Export</strong>
-      <ActionButton label="Export PDF" busy={busy === 'project-pdf'} disabled={busy !== null} onClick={() => void create('project-pdf', {})} />
-      <ActionButton
-        label="Export ZIP"
-        busy={busy === 'project-zip'}
+    <div style={column} role="group" aria-label={say('exportThisProject')}>
+      <strong>{say('export')}</strong>
+      <Button buttonStyle="primary" size="small" margin={false} disabled={busy !== null} onClick={() => void create('project-pdf', pdfParams(pdf))}>
+        {label('project-pdf', 'exportPdf')}
+      </Button>
+      <PdfOptionsPanel value={pdf} onChange={setPdf} />
+      <Button
+        buttonStyle="secondary"
+        size="small"
+        margin={false}
         disabled={busy !== null}
         onClick={() => void create('project-zip', { includeMedia })}
-      />
-      <label style={{ display: 'flex', alignItems: 'center', gap: 6, fontSize: 13 }}>
-        <input type="checkbox" checked={includeMedia} onChange={(e) => setIncludeMedia(e.target.checked)} />
-        Include media in the ZIP
-      </label>
-      {presets.length > 1 ? (
-        <label style={{ display: 'flex', alignItems: 'center', gap: 6, fontSize: 13 }}>
-          Video preset
-          <select value={preset} onChange={(e) => setPreset(e.target.value)} disabled={Boolean(videoReason)}>
-            {presets.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
+      >
+        {label('project-zip', 'exportZip')}
+      </Button>
+      <Checkbox id="export-zip-include-media" label={say('includeMedia')} checked={includeMedia} onToggle={() => setIncludeMedia(!includeMedia)} />
+      {presets.length > 1 && !videoReason ? (
+        <Choice id="export-video-preset" label={say('videoPreset')} value={preset} options={presets.map((p) => ({ label: p, value: p }))} onChange={setPreset} />
       ) : null}
-      <ActionButton
-        label="Export video"
-        busy={busy === 'video'}
+      <Button
+        buttonStyle="secondary"
+        size="small"
+        margin={false}
         disabled={busy !== null || Boolean(videoReason)}
-        title={videoReason ?? undefined}
-        describedBy={videoReason ? 'export-video-reason' : undefined}
+        tooltip={videoReason ? say(videoReason) : undefined}
         onClick={() => void create('video', { preset })}
-      />
-      {videoReason ? (
-        <small id="export-video-reason" style={{ color: 'var(--theme-elevation-600, #666)' }}>
-          {videoReason}
-        </small>
-      ) : null}
+      >
+        {label('video', 'exportVideo')}
+      </Button>
+      {videoReason ? <small id="export-video-reason">{say(videoReason)}</small> : null}
       {error ? (
-        <p role="alert" style={{ color: 'var(--theme-error-500, #c62828)', margin: 0 }}>
-          {error}
-        </p>
+        <div role="alert">
+          <Banner type="error">{error}</Banner>
+        </div>
       ) : null}
+      {props.lastExports !== 0 ? <LastExports project={id} slug={slug} limit={props.lastExports ?? 5} /> : null}
     </div>
   )
 }

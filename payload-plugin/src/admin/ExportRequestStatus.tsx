@@ -1,35 +1,30 @@
 'use client'
-// Edit view of an export request (the `status` field's component, in the sidebar): live progress,
-// the error sentence, the download link and size, "Re-run".
+// Edit view of an export request (the `status` field's component, top of the sidebar): live status
+// and progress, the error sentence, the download link and size, "Re-run".
 
-import { useDocumentInfo, useForm } from '@payloadcms/ui'
+import { Banner, Button, useDocumentInfo, useForm } from '@payloadcms/ui'
 import React, { useEffect, useRef, useState } from 'react'
 
-import { formatBytes, requestJSON, useUrls } from './api.js'
-import { ProgressBar, STATUS_LABELS } from './ProgressBar.js'
+import { isRerunnable } from '../vocabulary.js'
+import { formatBytes, requestJSON, useSay, useUrls } from './api.js'
+import { ProgressBar } from './ProgressBar.js'
+import { StatusPill } from './StatusPill.js'
 import { type ExportRequestDoc, type MediaDoc, useExportProgress } from './useExportProgress.js'
 
 export type ExportRequestStatusProps = { exportRequestsSlug?: string; mediaSlug?: string }
 
+/** The fields the service writes: kept in step with the live document, so they are never stale. */
 const SYNCED_FIELDS = ['status', 'progress', 'stage', 'error', 'result', 'resultUrl', 'jobId', 'startedAt', 'finishedAt'] as const
 
 const box: React.CSSProperties = {
-  border: '1px solid var(--theme-elevation-150, #ddd)',
-  borderRadius: 'var(--style-radius-m, 4px)',
-  padding: 'calc(var(--base, 20px) * 0.8)',
-  marginBottom: 'var(--base, 20px)',
+  border: '1px solid var(--theme-elevation-150)',
+  borderRadius: 'var(--style-radius-m)',
+  padding: 'calc(var(--base) * 0.8)',
+  marginBottom: 'var(--base)',
 }
 
-export function ExportRequestStatus(props: ExportRequestStatusProps) {
-  const slug = props.exportRequestsSlug ?? 'export-requests'
-  const { id, data } = useDocumentInfo()
-  const urls = useUrls()
-  const live = useExportProgress(id, { urls, slug, initial: (data as ExportRequestDoc) ?? null })
+function useFormSync(live: ReturnType<typeof useExportProgress>) {
   const { dispatchFields } = useForm()
-  const [rerunning, setRerunning] = useState(false)
-
-  // Keep the form's own status fields (sidebar) in step with the document the panel re-reads, so
-  // they never show stale values and a later "Save" does not send them back.
   const synced = useRef<string>('')
   useEffect(() => {
     const doc = live.doc
@@ -42,15 +37,25 @@ export function ExportRequestStatus(props: ExportRequestStatusProps) {
     const key = JSON.stringify(values)
     if (key === synced.current) return
     synced.current = key
-    for (const [path, value] of Object.entries(values)) dispatchFields({ type: 'UPDATE', path, value, initialValue: value })
+    for (const [path, value] of Object.entries(values)) dispatchFields({ type: 'UPDATE', path, value, initialValue: value } as any)
   }, [live.doc, live.transport, dispatchFields])
+}
+
+export function ExportRequestStatus(props: ExportRequestStatusProps) {
+  const slug = props.exportRequestsSlug ?? 'export-requests'
+  const { id, initialData } = useDocumentInfo() as { id?: number | string; initialData?: Record<string, unknown> }
+  const urls = useUrls()
+  const say = useSay()
+  const live = useExportProgress(id, { api: urls.api, slug, initial: (initialData as ExportRequestDoc) ?? null })
+  useFormSync(live)
+  const [rerunning, setRerunning] = useState(false)
   const [rerunError, setRerunError] = useState<string | null>(null)
 
   if (id === undefined || id === null) {
     return (
-      <section aria-label="Export status" style={box}>
-        <strong>Queued</strong>
-        <p style={{ margin: '6px 0 0', fontSize: 13 }}>The export service starts the export when you save this request.</p>
+      <section aria-label={say('exportStatus')} style={box}>
+        <StatusPill status="queued" />
+        <p style={{ margin: '6px 0 0' }}>{say('queuedHint')}</p>
       </section>
     )
   }
@@ -63,10 +68,10 @@ export function ExportRequestStatus(props: ExportRequestStatusProps) {
         method: 'PATCH',
         body: JSON.stringify({ status: 'queued' }),
       })
-      // Reload so the form below shows the reset document too (saving a stale form would be refused).
-      window.location.reload()
+      live.restart() // re-reads the document; the form's status fields follow it
     } catch (err: any) {
       setRerunError(err?.message ?? String(err))
+    } finally {
       setRerunning(false)
     }
   }
@@ -76,46 +81,43 @@ export function ExportRequestStatus(props: ExportRequestStatusProps) {
   const href = media?.url ?? live.doc?.resultUrl ?? null
   const size = formatBytes(media?.filesize ?? media?.bytes)
   const { status, progress, stage } = live
+  const transport = live.transport === 'socket' ? say('live') : live.transport === 'polling' ? say('polling') : ''
 
   return (
-    <section aria-label="Export status" data-export-status={status} style={box}>
-      <div style={{ display: 'flex', gap: 12, alignItems: 'baseline', marginBottom: 8, flexWrap: 'wrap' }}>
-        <strong data-testid="export-status">{STATUS_LABELS[status] ?? status}</strong>
-        {stage ? <span data-testid="export-stage" style={{ color: 'var(--theme-elevation-650, #666)' }}>{stage}</span> : null}
+    <section aria-label={say('exportStatus')} data-export-status={status} style={box}>
+      <div style={{ display: 'flex', gap: 12, alignItems: 'center', marginBottom: 8, flexWrap: 'wrap' }}>
+        <strong data-testid="export-status">
+          <StatusPill status={status} size="medium" />
+        </strong>
+        {stage ? <span data-testid="export-stage">{stage}</span> : null}
         <span data-testid="export-percent" style={{ marginLeft: 'auto', fontVariantNumeric: 'tabular-nums' }}>
           {progress}%
         </span>
       </div>
       <ProgressBar progress={progress} status={status} />
-      <div style={{ fontSize: 12, color: 'var(--theme-elevation-500, #888)', marginTop: 6 }} data-testid="export-transport">
-        {live.transport === 'socket' ? 'live' : live.transport === 'polling' ? 'updating every few seconds' : ''}
+      <div style={{ color: 'var(--theme-elevation-500)', marginTop: 6 }} data-testid="export-transport">
+        {transport}
       </div>
-      {live.problem ? <p style={{ color: 'var(--theme-error-500, #c62828)' }}>{live.problem}</p> : null}
-      {status === 'failed' ? (
-        <div style={{ marginTop: 12 }}>
-          <p role="alert" data-testid="export-error" style={{ color: 'var(--theme-error-500, #c62828)', margin: '0 0 12px' }}>
-            {live.error || 'The export failed.'}
-          </p>
-          {live.doc && String(live.doc.status) === 'failed' ? (
-            <button
-              type="button"
-              className="btn btn--style-secondary btn--size-small btn--withoutPopup"
-              style={{ margin: 0 }}
-              disabled={rerunning}
-              onClick={() => void rerun()}
-            >
-              <span className="btn__content">
-                <span className="btn__label">{rerunning ? 'Re-running…' : 'Re-run'}</span>
-              </span>
-            </button>
-          ) : null}
-          {rerunError ? <p role="alert" style={{ color: 'var(--theme-error-500, #c62828)' }}>{rerunError}</p> : null}
+      {live.problem ? <Banner type="warning">{say('couldNotRead', { message: live.problem })}</Banner> : null}
+      {status === 'failed' || status === 'cancelled' ? (
+        <div style={{ marginTop: 12 }} role="alert" data-testid="export-error">
+          <Banner type={status === 'failed' ? 'error' : 'warning'}>{live.error || say('exportFailed')}</Banner>
+        </div>
+      ) : null}
+      {live.doc && isRerunnable(live.doc.status) ? (
+        <Button buttonStyle="secondary" size="small" margin={false} disabled={rerunning} onClick={() => void rerun()}>
+          {rerunning ? say('rerunning') : say('rerun')}
+        </Button>
+      ) : null}
+      {rerunError ? (
+        <div role="alert">
+          <Banner type="error">{rerunError}</Banner>
         </div>
       ) : null}
       {status === 'succeeded' && href ? (
         <p style={{ margin: '12px 0 0' }}>
           <a href={href} download={media?.filename ?? true} data-testid="export-download">
-            Download {media?.filename ?? 'the export'}
+            {say('downloadFile', { filename: media?.filename ?? say('export') })}
           </a>
           {size ? <span data-testid="export-size"> ({size})</span> : null}
         </p>

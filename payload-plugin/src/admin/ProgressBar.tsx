@@ -1,49 +1,39 @@
 'use client'
 import React from 'react'
 
+import { useSay } from './api.js'
+
 const COLORS: Record<string, string> = {
-  succeeded: 'var(--theme-success-500, #2e7d32)',
-  failed: 'var(--theme-error-500, #c62828)',
-  running: 'var(--theme-elevation-800, #333)',
-  queued: 'var(--theme-elevation-400, #999)',
+  succeeded: 'var(--theme-success-500)',
+  failed: 'var(--theme-error-500)',
+  cancelled: 'var(--theme-warning-500)',
+  running: 'var(--theme-elevation-800)',
+  queued: 'var(--theme-elevation-400)',
 }
 
-export const STATUS_LABELS: Record<string, string> = {
-  queued: 'Queued',
-  running: 'Running',
-  succeeded: 'Succeeded',
-  failed: 'Failed',
-}
-
-/** An accessible progress bar (`role="progressbar"`, `aria-valuenow`). */
-export function ProgressBar(props: { progress: number; status: string; compact?: boolean; label?: string }) {
+/** An accessible progress bar (`role="progressbar"`, `aria-valuenow`); @payloadcms/ui has none. */
+export function ProgressBar(props: { progress: number; status: string; compact?: boolean }) {
+  const say = useSay()
   const { progress, status, compact } = props
   return (
     <div
       role="progressbar"
-      aria-label={props.label ?? 'Export progress'}
+      aria-label={say('exportProgress')}
       aria-valuemin={0}
       aria-valuemax={100}
       aria-valuenow={progress}
       aria-valuetext={`${progress}% (${status})`}
       data-status={status}
       style={{
-        background: 'var(--theme-elevation-100, #eee)',
-        borderRadius: 4,
+        background: 'var(--theme-elevation-100)',
+        borderRadius: 'var(--style-radius-s)',
         height: compact ? 6 : 10,
         overflow: 'hidden',
         width: '100%',
         minWidth: compact ? 80 : undefined,
       }}
     >
-      <div
-        style={{
-          background: COLORS[status] ?? COLORS.running,
-          height: '100%',
-          transition: 'width 300ms ease-out',
-          width: `${progress}%`,
-        }}
-      />
+      <div style={{ background: COLORS[status] ?? COLORS.running, height: '100%', transition: 'width 300ms ease-out', width: `${progress}%` }} />
     </div>
   )
 }

@@ -1,16 +1,30 @@
 'use client'
-// Small REST helpers shared by the admin components: same-origin fetches with the editor's session
-// cookie (Payload's `payload-token`), so Payload's own access control applies to every call.
+// REST helpers shared by the admin components: same-origin fetches with the editor's session
+// cookie, so Payload's own access control applies to every call.
 
-import { useConfig } from '@payloadcms/ui'
+import { useConfig, useTranslation } from '@payloadcms/ui'
+import { formatAdminURL } from 'payload/shared'
+import { useCallback } from 'react'
 
-export type Urls = { api: string; admin: string }
+import type { PluginTranslationKey, PluginTranslationKeys, PluginTranslations } from '../translations/index.js'
+import { NAMESPACE } from '../translations/index.js'
 
-/** Absolute-or-relative base URLs of the REST API and the admin, from Payload's client config. */
+export type Urls = { api: string; admin: (path: `/${string}`) => string }
+
+/** URLs of the REST API and of admin pages, from Payload's client config. */
 export function useUrls(): Urls {
   const { config } = useConfig()
-  const server = (config.serverURL || '').replace(/\/+$/, '')
-  return { api: `${server}${config.routes.api}`, admin: `${server}${config.routes.admin}` }
+  const { serverURL, routes } = config
+  return {
+    api: formatAdminURL({ apiRoute: routes.api, serverURL, path: '' }),
+    admin: (path) => formatAdminURL({ adminRoute: routes.admin, serverURL, path }),
+  }
+}
+
+/** The plugin's sentences in the admin's language: `say('exportPdf')`. */
+export function useSay(): (key: PluginTranslationKey, vars?: Record<string, unknown>) => string {
+  const { t } = useTranslation<PluginTranslations, PluginTranslationKeys>()
+  return useCallback((key, vars) => (t as any)(`${NAMESPACE}:${key}`, vars), [t])
 }
 
 export class RequestError extends Error {
@@ -50,7 +64,7 @@ export async function requestJSON<T = any>(url: string, init: RequestInit = {}):
 
 export function formatBytes(n: unknown): string {
   const v = typeof n === 'number' ? n : Number(n)
-  if (!Number.isFinite(v) || v < 0) return ''
+  if (n === null || n === undefined || !Number.isFinite(v) || v < 0) return ''
   if (v < 1024) return `${v} B`
   const units = ['KB', 'MB', 'GB', 'TB']
   let x = v / 1024
@@ -60,4 +74,15 @@ export function formatBytes(n: unknown): string {
     i++
   }
   return `${x < 10 ? x.toFixed(1) : Math.round(x)} ${units[i]}`
+}
+
+/** `?a=1&where[project][equals]=2` from a nested object (Payload's qs shape). */
+export function query(params: Record<string, unknown>, prefix = ''): string {
+  const parts: string[] = []
+  for (const [k, v] of Object.entries(params)) {
+    const key = prefix ? `${prefix}[${k}]` : k
+    if (v && typeof v === 'object') parts.push(query(v as Record<string, unknown>, key))
+    else if (v !== undefined) parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(v))}`)
+  }
+  return parts.filter(Boolean).join('&')
 }

@@ -4,9 +4,10 @@
 
 import { useCallback, useEffect, useState } from 'react'
 
-import { requestJSON, type Urls } from './api.js'
+import { TERMINAL_STATUSES } from '../vocabulary.js'
+import { requestJSON } from './api.js'
 
-export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled'])
+export const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_STATUSES)
 export const POLL_MS = 1500
 
 export type MediaDoc = {
@@ -65,9 +66,9 @@ const clamp = (n: unknown) => {
 
 export function useExportProgress(
   id: number | string | undefined | null,
-  opts: { urls: Urls; slug: string; initial?: ExportRequestDoc | null },
+  opts: { api: string; slug: string; initial?: ExportRequestDoc | null },
 ): LiveExport {
-  const { urls, slug } = opts
+  const { api, slug } = opts
   const [run, setRun] = useState(0)
   const [state, setState] = useState<State>(() => ({
     doc: opts.initial ?? null,
@@ -84,7 +85,7 @@ export function useExportProgress(
     let socketUnavailable = typeof WebSocket === 'undefined'
     let ticketRetries = 0
     let terminalEventSeen = false
-    const base = `${urls.api}/${slug}/${encodeURIComponent(String(id))}`
+    const base = `${api}/${slug}/${encodeURIComponent(String(id))}`
     const update = (patch: Partial<State> | ((s: State) => Partial<State>)) => {
       if (!cancelled) setState((s) => ({ ...s, ...(typeof patch === 'function' ? patch(s) : patch) }))
     }
@@ -132,7 +133,7 @@ export function useExportProgress(
       try {
         doc = await requestJSON<ExportRequestDoc>(`${base}?depth=1`)
       } catch (err: any) {
-        update({ problem: `could not read the export request: ${err?.message ?? err}` })
+        update({ problem: String(err?.message ?? err) })
         return later(POLL_MS * 2)
       }
       if (cancelled) return
@@ -171,7 +172,7 @@ export function useExportProgress(
         socket.close(1000)
       }
     }
-  }, [id, slug, urls.api, run])
+  }, [id, slug, api, run])
 
   const restart = useCallback(() => {
     setState((s) => ({ ...s, event: null, transport: 'loading' }))
