@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from app.settings import Settings
+from jobs.content import ContentOptions, LocaleError, check_locale, content_options, reading_of
 from jobs.pdf.brief import BriefOptions
 from jobs.state import ExportType
 
@@ -57,7 +58,7 @@ class ExportRequest(_Body):
         return self.model_dump(exclude={"projectId"}, exclude_none=True)
 
 
-class BundleOptions(_Body):
+class BundleOptions(ContentOptions):
     format: Literal["zip", "tar.gz"] = "zip"
     includePdf: StrictBool = False
 
@@ -74,6 +75,7 @@ class ZipExportRequest(ExportRequest):
 class VideoExportRequest(ExportRequest):
     timeline: dict[str, Any] | None = None
     preset: str
+    options: ContentOptions | None = None
 
 
 class InvalidExportRequest(Exception):
@@ -96,11 +98,18 @@ class ExportKind:
     request: type[ExportRequest]
     builder: str
     prepare: Prepare | None = None
+    #: Whether `options.locale` may be `all` (every locale side by side).
+    all_locales: bool = False
 
     def params_for(
         self, cms: PayloadClient, settings: Settings, request: ExportRequest
     ) -> dict[str, Any]:
         """The job's params (blocking: may read Payload with `cms`, the acting person's)."""
+        options = content_options(request.params())
+        try:
+            check_locale(cms, settings, options, all_allowed=self.all_locales)
+        except LocaleError as exc:
+            raise InvalidExportRequest(exc.field, exc.message) from exc
         if self.prepare is None:
             return request.params()
         return self.prepare(cms, settings, request)
@@ -120,7 +129,12 @@ def _pin_timeline(
 
     try:
         preset_named(request.preset)
-        project = read_project(cms, request.projectId, collections=settings.collections)
+        project = read_project(
+            cms,
+            request.projectId,
+            collections=settings.collections,
+            reading=reading_of(request.params()),
+        )
         plan = plan_for(
             {"preset": request.preset, "timeline": request.timeline},
             project,
@@ -128,7 +142,10 @@ def _pin_timeline(
         )
     except TimelineError as exc:
         raise InvalidExportRequest(exc.field, exc.message) from exc
-    return {"preset": plan.preset.name, "timeline": plan.timeline}
+    pinned: dict[str, Any] = {"preset": plan.preset.name, "timeline": plan.timeline}
+    if request.options is not None:
+        pinned["options"] = request.options.model_dump(exclude_none=True)
+    return pinned
 
 
 KINDS: dict[ExportType, ExportKind] = {
@@ -147,6 +164,7 @@ KINDS: dict[ExportType, ExportKind] = {
             "ZIP bundle",
             ZipExportRequest,
             builder="jobs.zip.export:build",
+            all_locales=True,
         ),
         ExportKind(
             ExportType.VIDEO,

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cms_client import Media, Project, Script
+from jobs.content import content_options, result_filename
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
 from jobs.media_files import download_media
-from jobs.paths import slugify
 from jobs.pdf.brief import BriefData, BriefError, BriefOptions, render_brief
-from jobs.project_data import fetch_project, fetch_scripts
+from jobs.project_data import fetch_project, fetch_scripts, is_draft
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
@@ -25,6 +25,8 @@ def build(ctx: ExportContext) -> Artifact:
     images = _download_images(ctx, images_shown(project, scripts, options))
     ctx.progress.report("rendering", 60)
     path = ctx.workdir / "brief.pdf"
+    locale = content_options(ctx.job.params).locale
+    draft = is_draft(project, scripts)
     data = BriefData(
         project=project,
         scripts=scripts,
@@ -32,6 +34,9 @@ def build(ctx: ExportContext) -> Artifact:
         images=images,
         exported_at=datetime.now(UTC),
         service_version=ctx.settings.service_version,
+        locale=locale,
+        draft=draft,
+        export_request_id=ctx.job.request_doc_id,
     )
     try:
         info = render_brief(data, path, options=options, templates_dir=ctx.settings.templates_dir)
@@ -39,9 +44,11 @@ def build(ctx: ExportContext) -> Artifact:
         raise ExportError(f"the PDF brief could not be rendered: {exc}") from exc
     return Artifact(
         path=path,
-        filename=f"{slugify(project.title or f'project-{ctx.project_id}')}-brief.pdf",
+        filename=result_filename(
+            project.title or f"project-{ctx.project_id}", "brief.pdf", locale=locale, draft=draft
+        ),
         mime_type="application/pdf",
-        metadata={"pages": info.pages},
+        metadata={"pages": info.pages, "locale": locale, "draft": draft},
     )
 
 

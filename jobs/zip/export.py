@@ -3,8 +3,9 @@
     manifest.json             what is inside: per file its path, size, SHA-256, MIME type, source
     SHA256SUMS                the same checksums for `sha256sum -c SHA256SUMS`
     project.json              the project record: its fields, its media; relations as ids
-    scripts/NNN-title.md      each script/story artifact as Markdown
+    scripts/NNN-title.md      each script/story artifact as Markdown (its title once)
     scripts/NNN-title.json    … and as JSON, with Payload's field names
+    scripts/<locale>/…        with `options.locale: "all"`: each locale's scripts side by side
     brief.pdf                 the PDF brief, when `options.includePdf`
     media/references.json     without `includeMedia`: what each media item is and its URL
     media/references.csv      … the same as a spreadsheet
@@ -35,13 +36,15 @@ from typing import Any, cast
 from rq.timeouts import JobTimeoutException
 
 from app.settings import Limits
-from cms_client import CMSError, Media, Project, Script, iter_checked
+from cms_client import ALL_LOCALES, CMSError, Media, Project, Script, iter_checked
+from jobs.content import content_options, locales_for_all, result_filename
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
+from jobs.lexical.headings import without_leading_title
 from jobs.lexical.markdown import MediaUrl, Node, escape_text, is_lexical, lexical_markdown
-from jobs.paths import UniqueNames, safe_component, slugify
+from jobs.paths import UniqueNames, safe_component
 from jobs.progress import Progress
-from jobs.project_data import fetch_project, fetch_scripts
+from jobs.project_data import fetch_project, fetch_scripts, is_draft
 from jobs.zip.archive import FORMATS, ArchiveError, ArchiveFormat, ArchiveWriter, open_archive
 
 logger = logging.getLogger(__name__)
@@ -109,6 +112,10 @@ class Plan:
     media: list[PlannedMedia]
     names: UniqueNames
     exported_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: The locale asked for (`all`: every one of `locales`), and whether a draft was read.
+    locale: str | None = None
+    locales: tuple[str, ...] = ()
+    draft: bool = False
 
     @property
     def file_count(self) -> int:
@@ -126,7 +133,11 @@ def build(ctx: ExportContext) -> Artifact:
     spec = BundleSpec.from_params(ctx.job.params)
     ctx.progress.report("fetching project", 5)
     project = fetch_project(ctx)
-    plan = plan_bundle(ctx, spec, project, fetch_scripts(ctx, project))
+    locale = content_options(ctx.job.params).locale
+    scripts = _scripts_by_locale(ctx, project, locale)
+    plan = plan_bundle(ctx, spec, project, scripts)
+    plan.locale, plan.locales = locale, tuple(code for code in scripts if code)
+    plan.draft = is_draft(project, [s for found in scripts.values() for s in found])
     check_limits(ctx, plan)
     path = ctx.workdir / f"bundle{FORMATS[spec.archive_format][1]}"
     try:
@@ -139,22 +150,44 @@ def build(ctx: ExportContext) -> Artifact:
     mime_type, extension = FORMATS[spec.archive_format]
     return Artifact(
         path=path,
-        filename=f"{slugify(project.title or f'project-{ctx.project_id}')}-bundle{extension}",
+        filename=result_filename(
+            project.title or f"project-{ctx.project_id}",
+            f"bundle{extension}",
+            locale=locale,
+            draft=plan.draft,
+        ),
         mime_type=mime_type,
         metadata={
             "format": spec.archive_format,
             "sha256": archive.sha256,
             "fileCount": len(archive.entries),
             "includeMedia": spec.include_media,
+            "locale": locale,
+            "draft": plan.draft,
         },
     )
+
+
+def _scripts_by_locale(
+    ctx: ExportContext, project: Project, locale: str | None
+) -> dict[str, list[Script]]:
+    """The scripts, by locale folder: `""` for one locale, each code for `all`."""
+    if locale != ALL_LOCALES:
+        return {"": fetch_scripts(ctx, project)}
+    return {
+        code: fetch_scripts(ctx, project, locale=code)
+        for code in locales_for_all(ctx.cms, ctx.settings)
+    }
 
 
 # -- planning ------------------------------------------------------------------------
 
 
 def plan_bundle(
-    ctx: ExportContext, spec: BundleSpec, project: Project, scripts: list[Script]
+    ctx: ExportContext,
+    spec: BundleSpec,
+    project: Project,
+    scripts: list[Script] | dict[str, list[Script]],
 ) -> Plan:
     """Decide every path in the archive; fixed names first, so content cannot take them."""
     names = UniqueNames()
@@ -167,17 +200,23 @@ def plan_bundle(
         "media/references.csv",
     ):
         names.reserve(fixed)
-    planned_scripts = [(script, _script_stem(names, script)) for script in scripts]
+    by_locale = scripts if isinstance(scripts, dict) else {"": scripts}
+    planned_scripts = [
+        (script, _script_stem(names, script, folder))
+        for folder, found in by_locale.items()
+        for script in found
+    ]
     # References need no archive paths: only files in the bundle claim names.
     claim = names if spec.include_media else None
     planned_media = [_plan_media(ctx, claim, item) for item in project.own_media()]
     return Plan(spec, project, planned_scripts, planned_media, names)
 
 
-def _script_stem(names: UniqueNames, script: Script) -> str:
+def _script_stem(names: UniqueNames, script: Script, folder: str = "") -> str:
     title = safe_component(script.title or f"script-{script.id}")
     number = script.order if script.order is not None and script.order >= 0 else 0
-    return names.claim(f"scripts/{number:03d}-{title}", tag=str(script.id))
+    where = f"scripts/{safe_component(folder)}/" if folder else "scripts/"
+    return names.claim(f"{where}{number:03d}-{title}", tag=f"{folder}:{script.id}")
 
 
 def _plan_media(ctx: ExportContext, names: UniqueNames | None, media: Media) -> PlannedMedia:
@@ -342,8 +381,9 @@ def script_markdown(script: Script, project: Project, media_url: MediaUrl) -> st
         if value not in (None, "")
     ]
     parts = ["\n".join(lines)]
-    if script.body not in (None, ""):
-        parts.append(lexical_markdown(script.body, media_url=media_url))
+    body = without_leading_title(script.body, script.title)
+    if body not in (None, ""):
+        parts.append(lexical_markdown(body, media_url=media_url))
     for key, value in script.other_fields.items():
         if is_lexical(value):
             section = lexical_markdown(value, media_url=media_url)
@@ -489,9 +529,12 @@ def _add_brief(ctx: ExportContext, archive: ArchiveWriter) -> dict[str, Any]:
 
     folder = ctx.workdir / "brief"
     folder.mkdir()
+    options = content_options(ctx.job.params).model_dump(exclude_none=True)
+    if options.get("locale") == ALL_LOCALES:
+        options.pop("locale")  # the brief is in one locale: the default
     sub = replace(
         ctx,
-        job=replace(ctx.job, params={}),
+        job=replace(ctx.job, params={"options": options}),
         workdir=folder,
         progress=_SliceProgress(ctx.progress, 8, PROGRESS_START),
     )
@@ -530,6 +573,9 @@ def build_manifest(ctx: ExportContext, plan: Plan, files: list[dict[str, Any]]) 
         "format": plan.spec.archive_format,
         "includeMedia": plan.spec.include_media,
         "includePdf": plan.spec.include_pdf,
+        "locale": plan.locale,
+        "locales": list(plan.locales),
+        "draft": plan.draft,
         "fileCount": len(files),
         "totalBytes": sum(f["size"] for f in files),
         "files": files,
