@@ -51,6 +51,8 @@ export default buildConfig({
   telemetry: false,
   graphQL: { disable: true },
   typescript: { autoGenerate: false },
+  // English and German content (the seed has both); exports choose with options.locale.
+  localization: { locales: ['en', 'de'], defaultLocale: 'en', fallback: true },
   // 'default' avatar: the Gravatar one needs the internet.
   admin: { user: 'users', avatar: 'default' },
   db: sqliteAdapter({
@@ -87,6 +89,7 @@ export default buildConfig({
     {
       slug: 'projects',
       admin: { useAsTitle: 'title' },
+      versions: { drafts: true },
       access: {
         read: projectRead,
         create: ({ req }) => isAdmin(req.user) || roles(req.user).includes('editor'),
@@ -94,22 +97,31 @@ export default buildConfig({
         delete: adminOnly,
       },
       fields: [
-        { name: 'title', type: 'text', required: true },
-        { name: 'logline', type: 'text' },
-        lexicalJson('summary'),
+        { name: 'title', type: 'text', required: true, localized: true },
+        { name: 'logline', type: 'text', localized: true },
+        lexicalJson('summary', { localized: true }),
         { name: 'coverImage', type: 'upload', relationTo: 'media' },
         { name: 'media', type: 'upload', relationTo: 'media', hasMany: true },
         { name: 'timeline', type: 'json' },
         { name: 'editors', type: 'relationship', relationTo: 'users', hasMany: true, index: true },
+        {
+          name: 'team',
+          type: 'array',
+          fields: [
+            { name: 'name', type: 'text', required: true },
+            { name: 'role', type: 'text', localized: true },
+          ],
+        },
       ],
     },
     {
       slug: 'scripts',
       admin: { useAsTitle: 'title' },
+      versions: { drafts: true },
       defaultSort: 'order',
       access: { read: scriptRead, create: loggedIn, update: scriptRead, delete: adminOnly },
       fields: [
-        { name: 'title', type: 'text', required: true },
+        { name: 'title', type: 'text', required: true, localized: true },
         { name: 'project', type: 'relationship', relationTo: 'projects', required: true, index: true },
         {
           name: 'kind',
@@ -117,7 +129,7 @@ export default buildConfig({
           defaultValue: 'script',
           options: ['script', 'story', 'treatment', 'notes'],
         },
-        lexicalJson('body'),
+        lexicalJson('body', { localized: true }),
         { name: 'order', type: 'number', defaultValue: 0 },
       ],
     },

@@ -13,6 +13,7 @@ import type {
 } from 'payload'
 import { APIError, ValidationError } from 'payload'
 
+import { localesEndpoint } from './locales.js'
 import { changedFields, reduceToIds, signWebhook, SIGNATURE_HEADER } from './webhook.js'
 
 export * from './webhook.js'
@@ -601,6 +602,7 @@ export const exportService =
       fields,
       timestamps: true,
     })
+    config.endpoints = [...(config.endpoints ?? []), localesEndpoint(config)]
 
     return config
   }
