@@ -10,6 +10,7 @@ variable, so the process fails at start rather than at the first export.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ DEFAULT_PORT = 8000
 #: Written by `export-service dev` into the data folder while it runs (and removed when it
 #: stops): what the command line needs to reach that dev stack (app/cli/main.py).
 DEV_ENV_FILE = "dev.env"
+#: A locale code as Payload configures them: `en`, `de`, `pt-BR`, `zh_Hant`.
+LOCALE_PATTERN = r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$"
 
 
 class SettingsError(Exception):
@@ -95,6 +98,8 @@ class Settings:
     webhook_secrets: tuple[Secret, ...] = ()
     allowed_media_origins: tuple[str, ...] = ()
     templates_dir: Path | None = None
+    #: Payload's locales, the default first, when the plugin's endpoint does not list them.
+    payload_locales: tuple[str, ...] = ()
     http_connect_timeout_s: float = 5.0
     http_read_timeout_s: float = 60.0
     job_ttl_s: int = 7 * 24 * 3600
@@ -175,6 +180,7 @@ def load_settings(
         webhook_secrets=read("EXPORT_WEBHOOK_SECRET", _secrets, ()),
         allowed_media_origins=read("EXPORT_ALLOWED_MEDIA_ORIGINS", _origins, ()),
         templates_dir=read("EXPORT_TEMPLATES_DIR", _existing_dir, None),
+        payload_locales=read("PAYLOAD_LOCALES", _locales, ()),
         http_connect_timeout_s=read("HTTP_CONNECT_TIMEOUT_S", _positive_float, 5.0),
         http_read_timeout_s=read("HTTP_READ_TIMEOUT_S", _positive_float, 60.0),
         job_ttl_s=read("EXPORT_JOB_TTL_S", _positive_int, 7 * 24 * 3600),
@@ -430,6 +436,14 @@ def _origins(value: str) -> tuple[str, ...]:
             raise ValueError(f"{item!r} is not an origin such as https://media.example.com")
         origins.append(f"{parts.scheme}://{parts.netloc}")
     return tuple(origins)
+
+
+def _locales(value: str) -> tuple[str, ...]:
+    codes = tuple(code.strip() for code in value.split(",") if code.strip())
+    for code in codes:
+        if not re.fullmatch(LOCALE_PATTERN, code) or code == "all":
+            raise ValueError(f"{code!r} is not a locale code such as en, de or pt-BR")
+    return codes
 
 
 def _existing_dir(value: str) -> Path:

@@ -14,11 +14,14 @@ from cms_client.errors import (
 )
 from cms_client.fetch import DownloadResult, FetchPolicy, copy_to, iter_checked
 from cms_client.projects import CollectionSlugs, read_media, read_project, read_scripts
+from cms_client.reading import ALL_LOCALES, PUBLISHED, Locales, Reading, locales_from, read_locales
 from cms_client.records import Media, Project, Script
 from cms_client.scrub import FOREIGN_UPLOAD_TEXT
 
 __all__ = [
+    "ALL_LOCALES",
     "FOREIGN_UPLOAD_TEXT",
+    "PUBLISHED",
     "CMSBadResponse",
     "CMSError",
     "CMSForbidden",
@@ -33,13 +36,17 @@ __all__ = [
     "DownloadResult",
     "FetchPolicy",
     "FetchRefused",
+    "Locales",
     "Media",
     "PayloadClient",
     "Project",
+    "Reading",
     "Script",
     "api_key_authorization",
     "copy_to",
     "iter_checked",
+    "locales_from",
+    "read_locales",
     "read_media",
     "read_project",
     "read_scripts",

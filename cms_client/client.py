@@ -36,6 +36,7 @@ from cms_client.errors import (
     redact_url,
 )
 from cms_client.fetch import FetchPolicy, open_stream, origin_of
+from cms_client.reading import PUBLISHED, Reading
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +115,15 @@ class PayloadClient:
         user = body.get("user")
         return cast(Doc, user) if isinstance(user, dict) else None
 
-    def get(self, collection: str, doc_id: DocId, *, depth: int = 0) -> Doc:
-        return self._request("GET", f"/{collection}/{doc_id}", params={"depth": depth})
+    def get(
+        self, collection: str, doc_id: DocId, *, depth: int = 0, reading: Reading = PUBLISHED
+    ) -> Doc:
+        params = {"depth": depth, **reading.params()}
+        return self._request("GET", f"/{collection}/{doc_id}", params=params)
+
+    def get_path(self, path: str) -> Doc:
+        """A JSON object from another API path, such as a plugin's endpoint (`/a/b`)."""
+        return self._request("GET", path)
 
     def find(
         self,
@@ -126,9 +134,11 @@ class PayloadClient:
         limit: int = PAGE_LIMIT,
         page: int = 1,
         sort: str | None = None,
+        reading: Reading = PUBLISHED,
     ) -> Doc:
         """One page of a collection: Payload's `{docs, totalDocs, hasNextPage, …}`."""
         params: dict[str, Any] = {"depth": depth, "limit": limit, "page": page}
+        params.update(reading.params())
         params.update(_where_params(where or {}))
         if sort:
             params["sort"] = sort
@@ -141,11 +151,14 @@ class PayloadClient:
         where: Mapping[str, Any] | None = None,
         depth: int = 0,
         sort: str | None = None,
+        reading: Reading = PUBLISHED,
     ) -> Iterator[Doc]:
         """Every matching document, page by page."""
         page = 1
         while True:
-            body = self.find(collection, where=where, depth=depth, page=page, sort=sort)
+            body = self.find(
+                collection, where=where, depth=depth, page=page, sort=sort, reading=reading
+            )
             yield from body.get("docs", [])
             if not body.get("hasNextPage"):
                 return

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from cms_client.client import PayloadClient
 from cms_client.errors import CMSBadResponse
+from cms_client.reading import PUBLISHED, Reading
 from cms_client.records import (
     DocId,
     Media,
@@ -44,16 +45,27 @@ class CollectionSlugs(Protocol):
 
 
 def read_project(
-    client: PayloadClient, project_id: DocId, *, collections: CollectionSlugs
+    client: PayloadClient,
+    project_id: DocId,
+    *,
+    collections: CollectionSlugs,
+    reading: Reading = PUBLISHED,
 ) -> Project:
-    """The project and the media it lists (cover and `media`), as these credentials see them."""
-    doc = client.get(collections.projects, project_id, depth=0)
+    """The project and the media it lists (cover and `media`), as these credentials see them.
+
+    `reading` chooses the locale and the version (draft or published) of the project.
+    """
+    doc = client.get(collections.projects, project_id, depth=0, reading=reading)
     media = read_media(client, media_ids_of(doc), collection=collections.media)
     return project_from_doc(doc, media, media_collection=collections.media)
 
 
 def read_scripts(
-    client: PayloadClient, project: Project, *, collections: CollectionSlugs
+    client: PayloadClient,
+    project: Project,
+    *,
+    collections: CollectionSlugs,
+    reading: Reading = PUBLISHED,
 ) -> list[Script]:
     """Every script/story artifact linked to the project, in their `order`."""
     docs = client.find_all(
@@ -61,6 +73,7 @@ def read_scripts(
         where={"project": {"equals": project.id}},
         sort="order",
         depth=0,
+        reading=reading,
     )
     return [script_from_doc(doc, project, media_collection=collections.media) for doc in docs]
 

@@ -27,10 +27,10 @@ JSON = Any
 
 _PROJECT_FIELDS = frozenset(
     {"id", "title", "logline", "summary", "coverImage", "media", "timeline", "createdAt",
-     "updatedAt"}
+     "updatedAt", "_status"}
 )  # fmt: skip
 _SCRIPT_FIELDS = frozenset(
-    {"id", "title", "project", "kind", "order", "body", "createdAt", "updatedAt"}
+    {"id", "title", "project", "kind", "order", "body", "createdAt", "updatedAt", "_status"}
 )
 
 
@@ -96,6 +96,8 @@ class Project:
     uploads: tuple[DocId, ...] = ()
     #: The order of the document's fields, so `to_json` reads like Payload's answer.
     field_order: tuple[str, ...] = ()
+    #: Payload's `_status` (`draft`/`published`) where the collection has drafts, else None.
+    status: str | None = None
 
     def own_media(self) -> tuple[Media, ...]:
         """The cover, then the `media` items, each once."""
@@ -118,6 +120,8 @@ class Project:
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
         }
+        if self.status is not None:
+            typed["_status"] = self.status
         return _in_order({**typed, **self.other_fields}, self.field_order)
 
 
@@ -138,6 +142,7 @@ class Script:
     #: The project's media its rich text shows, by id.
     uploads: tuple[DocId, ...] = ()
     field_order: tuple[str, ...] = ()
+    status: str | None = None
 
     def to_json(self) -> dict[str, JSON]:
         """The script with Payload's field names."""
@@ -151,6 +156,8 @@ class Script:
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
         }
+        if self.status is not None:
+            typed["_status"] = self.status
         return _in_order({**typed, **self.other_fields}, self.field_order)
 
 
@@ -207,6 +214,7 @@ def project_from_doc(
         missing_media_ids=tuple(missing),
         uploads=tuple(scrubber.embedded.values()),
         field_order=tuple(doc),
+        status=_str(doc.get("_status")),
     )
 
 
@@ -230,6 +238,7 @@ def script_from_doc(doc: Mapping[str, Any], project: Project, *, media_collectio
         other_fields=_other_fields(doc, _SCRIPT_FIELDS, scrubber),
         uploads=tuple(scrubber.embedded.values()),
         field_order=tuple(doc),
+        status=_str(doc.get("_status")),
     )
 
 

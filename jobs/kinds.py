@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from app.settings import Settings
+from jobs.content import ContentOptions, LocaleError, check_locale, content_options, reading_of
 from jobs.pdf.brief import BriefOptions
 from jobs.state import ExportType
 
@@ -58,14 +59,9 @@ class ExportRequest(_Body):
         return self.model_dump(exclude={"projectId"}, exclude_none=True)
 
 
-class BundleOptions(_Body):
+class BundleOptions(ContentOptions):
     format: Literal["zip", "tar.gz"] = "zip"
     includePdf: StrictBool = False
-    fresh: StrictBool | None = None  # true: render again even if an identical result exists
-
-
-class VideoOptions(_Body):
-    fresh: StrictBool | None = None  # true: render again even if an identical result exists
 
 
 class PdfExportRequest(ExportRequest):
@@ -80,7 +76,7 @@ class ZipExportRequest(ExportRequest):
 class VideoExportRequest(ExportRequest):
     timeline: dict[str, Any] | None = None
     preset: str
-    options: VideoOptions | None = None
+    options: ContentOptions | None = None
 
 
 class InvalidExportRequest(Exception):
@@ -103,11 +99,18 @@ class ExportKind:
     request: type[ExportRequest]
     module: str
     prepare: Prepare | None = None
+    #: Whether `options.locale` may be `all` (every locale side by side).
+    all_locales: bool = False
 
     def params_for(
         self, cms: PayloadClient, settings: Settings, request: ExportRequest
     ) -> dict[str, Any]:
         """The job's params (blocking: may read Payload with `cms`, the acting person's)."""
+        options = content_options(request.params())
+        try:
+            check_locale(cms, settings, options, all_allowed=self.all_locales)
+        except LocaleError as exc:
+            raise InvalidExportRequest(exc.field, exc.message) from exc
         if self.prepare is None:
             return request.params()
         return self.prepare(cms, settings, request)
@@ -130,7 +133,12 @@ def _pin_timeline(
 
     try:
         preset_named(request.preset)
-        project = read_project(cms, request.projectId, collections=settings.collections)
+        project = read_project(
+            cms,
+            request.projectId,
+            collections=settings.collections,
+            reading=reading_of(request.params()),
+        )
         plan = plan_for(
             {"preset": request.preset, "timeline": request.timeline},
             project,
@@ -138,10 +146,10 @@ def _pin_timeline(
         )
     except TimelineError as exc:
         raise InvalidExportRequest(exc.field, exc.message) from exc
-    params: dict[str, Any] = {"preset": plan.preset.name, "timeline": plan.timeline}
-    if request.options is not None and request.options.fresh:
-        params["options"] = {"fresh": True}
-    return params
+    pinned: dict[str, Any] = {"preset": plan.preset.name, "timeline": plan.timeline}
+    if request.options is not None:
+        pinned["options"] = request.options.model_dump(exclude_none=True)
+    return pinned
 
 
 KINDS: dict[ExportType, ExportKind] = {
@@ -160,6 +168,7 @@ KINDS: dict[ExportType, ExportKind] = {
             "ZIP bundle",
             ZipExportRequest,
             module="jobs.zip.export",
+            all_locales=True,
         ),
         ExportKind(
             ExportType.VIDEO,

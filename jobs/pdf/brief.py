@@ -38,9 +38,11 @@ from typing import Any, Literal, NamedTuple
 import jinja2
 from markupsafe import Markup
 from PIL import Image, ImageOps, UnidentifiedImageError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from cms_client import Media, Project, Script
+from jobs.content import ContentOptions
+from jobs.lexical.headings import without_leading_title
 from jobs.lexical.html import (
     CJK_CLASS,
     FONTS_DIR,
@@ -52,6 +54,9 @@ from jobs.lexical.html import (
     text_direction,
     text_html,
 )
+from jobs.pdf.details import detail_rows, team_lines
+from jobs.pdf.labels import Labels, labels_for
+from jobs.pdf.screenplay import screenplay_html
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +77,6 @@ JPEG_QUALITY = 85
 PREPARE_THREADS = 2
 #: Images larger than this are not decoded at all (a decompression bomb guard).
 MAX_IMAGE_PIXELS = 120_000_000
-#: Generic field values are cut here so one huge JSON field cannot fill a table cell
-#: taller than a page (an xhtml2pdf error).
-MAX_VALUE_CHARS = 1500
 #: Inline render limit: a bound, not a precise stop (checked between flowables).
 MAX_RENDER_S = 600.0
 
@@ -82,34 +84,16 @@ PAGE_SIZES_MM: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "Letter":
 MARGIN_MM = 20.0
 MM_PER_PX_96DPI = 25.4 / 96
 
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-_SKIP_DETAIL_FIELDS = frozenset(
-    {"id", "title", "logline", "summary", "coverImage", "media", "scripts", "createdAt",
-     "updatedAt", "_status", "slug"}
-)  # fmt: skip
+#: Space a chapter needs left on a page to start there rather than on the next one.
+CHAPTER_MIN_SPACE_MM = 70
 
 
 class BriefError(Exception):
     """The brief could not be rendered; the message says what to change."""
 
 
-class BriefOptions(BaseModel):
+class BriefOptions(ContentOptions):
     """What a caller may choose about a brief. Unknown fields are rejected."""
-
-    model_config = ConfigDict(extra="forbid")
 
     sections: list[SectionName] | None = None
     paperSize: Literal["A4", "Letter"] = "A4"
@@ -117,8 +101,6 @@ class BriefOptions(BaseModel):
     includeMediaAppendix: bool = True
     includeThumbnails: bool = True
     template: str = Field(DEFAULT_TEMPLATE, pattern=TEMPLATE_NAME_PATTERN)
-    #: Render again even if an identical earlier export could be reused (jobs/reuse.py).
-    fresh: bool | None = None
 
     def enabled(self) -> tuple[SectionName, ...]:
         """The sections to render, in document order."""
@@ -138,6 +120,12 @@ class BriefData:
     images: Mapping[str, Path]
     exported_at: datetime
     service_version: str
+    #: The locale the content was read in (None: Payload's default); labels follow it.
+    locale: str | None = None
+    #: The content includes an unpublished draft: every page says so.
+    draft: bool = False
+    #: The `export-requests` document this brief answers (kept in the PDF's metadata).
+    export_request_id: int | str | None = None
 
 
 @dataclass(frozen=True)
@@ -359,6 +347,7 @@ def build_view(data: BriefData, options: BriefOptions, images: ImageStore) -> di
     layout = layout_for(options)
     project = data.project
     sections = options.enabled()
+    labels = labels_for(data.locale)
     images.prefetch(_images_shown(data, options))
 
     def inline_image(media_id: str) -> ImageRef | None:
@@ -371,23 +360,40 @@ def build_view(data: BriefData, options: BriefOptions, images: ImageStore) -> di
     return {
         "sections": sections,
         "layout": layout,
+        "labels": labels,
+        "lang": data.locale or labels.language,
+        "draft": data.draft,
         "project": project.to_json(),
         "title": project.title or "Untitled project",
         "title_dir": text_direction(project.title or ""),
         "logline": project.logline or "",
         "summary": lexical_html(project.summary, image_src=inline_image),
         "cover": _cover(project, images, layout) if "cover" in sections else None,
-        "details": _details(project) if "details" in sections else [],
-        "scripts": [_script(s, inline_image) for s in data.scripts]
+        "team": team_lines(project),
+        "details": detail_rows(project, labels) if "details" in sections else [],
+        "scripts": [_script(s, inline_image, labels) for s in data.scripts]
         if "scripts" in sections
         else [],
+        "chapter_min_space": f"{CHAPTER_MIN_SPACE_MM}mm",
         "media": _media_rows(data.media, images, options) if "media" in sections else [],
         "show_thumbnails": options.includeThumbnails,
-        "exported_at": format_date(data.exported_at),
+        "exported_at": labels.date(data.exported_at, with_time=True),
+        "exported_on": labels.date(data.exported_at),
         "exported_at_iso": _utc(data.exported_at).isoformat(),
-        "service_version": data.service_version,
+        "keywords": _keywords(data),
         "counts": {"scripts": len(data.scripts), "media": len(data.media)},
     }
+
+
+def _keywords(data: BriefData) -> str:
+    """The PDF's keywords: what produced it (never shown on a page)."""
+    words = [f"export-service {data.service_version}"]
+    if data.export_request_id is not None:
+        words.append(f"export request {data.export_request_id}")
+    words.append(f"locale {data.locale or 'default'}")
+    if data.draft:
+        words.append("draft")
+    return ", ".join(words)
 
 
 def _images_shown(data: BriefData, options: BriefOptions) -> list[tuple[object, int]]:
@@ -407,103 +413,24 @@ def _cover(project: Project, images: ImageStore, layout: Layout) -> dict[str, An
     prepared = images.get(project.cover.id, COVER_MAX_PX)
     if prepared is None:
         return None
-    fitted = _fit(prepared, layout.frame_width_mm, layout.frame_height_mm * 0.5)
+    fitted = _fit(prepared, layout.frame_width_mm, layout.frame_height_mm * 0.55)
     return {**fitted, "alt": plain_text(project.cover.alt or "Cover image")}
 
 
-def _script(script: Script, image_src: ImageSource) -> dict[str, Any]:
+def _script(script: Script, image_src: ImageSource, labels: Labels) -> dict[str, Any]:
     kind = script.kind or "script"
-    title = script.title or f"Untitled {kind}"
+    title = script.title or labels.kind(kind)
+    body = without_leading_title(script.body, script.title)
+    screenplay = screenplay_html(body) if kind == "script" else None
     return {
         "id": script.id,
         "title": title,
         "title_dir": text_direction(title),
         "kind": kind,
-        "kind_label": kind.capitalize(),
-        "body": lexical_html(script.body, image_src=image_src),
+        "kind_label": labels.kind(kind),
+        "screenplay": screenplay is not None,
+        "body": screenplay if screenplay is not None else lexical_html(body, image_src=image_src),
     }
-
-
-def _details(project: Project) -> list[dict[str, Any]]:
-    """The project's other fields, labelled from their names; relations are ids or titles."""
-    rows = []
-    for key, value in project.to_json().items():
-        if key in _SKIP_DETAIL_FIELDS or _is_empty(value):
-            continue
-        rows.append({"key": key, "label": humanize(key), "value": render_value(value)})
-    return rows
-
-
-def _is_empty(value: object) -> bool:
-    return value is None or value == "" or value == [] or value == {}
-
-
-def humanize(key: str) -> str:
-    """``releaseDate`` / ``release_date`` -> ``Release date``."""
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key).replace("_", " ").split()
-    return " ".join(words).capitalize() if words else key
-
-
-def render_value(value: object, depth: int = 0) -> Markup:
-    """A Payload field value as safe HTML: rich text, tables of rows, or text."""
-    if isinstance(value, Mapping) and isinstance(value.get("root"), Mapping):
-        return lexical_html(value)
-    if isinstance(value, bool):
-        return Markup("Yes" if value else "No")
-    if isinstance(value, Mapping) and "filename" in value and "mimeType" in value:
-        return text_html(value["filename"])
-    if _is_reference(value):
-        return text_html(_scalar(value))
-    if isinstance(value, list) and value and all(_is_row(v) for v in value):
-        return _rows_table(value, depth) if depth < 2 else text_html(_truncate(value))
-    if isinstance(value, list):
-        return text_html(", ".join(_scalar(v) for v in value))
-    if isinstance(value, Mapping) and depth < 2:
-        return _rows_table([value], depth)
-    return text_html(_truncate(value))
-
-
-def _is_reference(value: object) -> bool:
-    """A related document as a record names it: `{"id", "title"}` (shown as its title)."""
-    return isinstance(value, Mapping) and set(value) == {"id", "title"}
-
-
-def _is_row(value: object) -> bool:
-    return isinstance(value, Mapping) and not _is_reference(value)
-
-
-def _rows_table(rows: Sequence[Mapping[str, Any]], depth: int) -> Markup:
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns and k != "id"]
-    columns = columns[:6]
-    head = Markup("").join(Markup("<th>{}</th>").format(humanize(c)) for c in columns)
-    body = Markup("").join(
-        Markup("<tr>{}</tr>").format(
-            Markup("").join(
-                Markup("<td>{}</td>").format(render_value(row.get(c), depth + 1)) for c in columns
-            )
-        )
-        for row in rows[:200]
-    )
-    return Markup('<table class="value-table" repeat="1"><tr>{}</tr>{}</table>').format(head, body)
-
-
-def _scalar(value: object) -> str:
-    if isinstance(value, Mapping):
-        return str(value.get("title") or value.get("name") or value.get("id") or _truncate(value))
-    return _truncate(value)
-
-
-def _truncate(value: object) -> str:
-    text = value if isinstance(value, str) else _json(value)
-    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + " …"
-
-
-def _json(value: object) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def _media_rows(
@@ -562,10 +489,9 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def format_date(moment: datetime) -> str:
-    """``25 November 2025, 14:03 UTC`` whatever the locale."""
-    utc = _utc(moment)
-    return f"{utc.day} {_MONTHS[utc.month - 1]} {utc.year}, {utc:%H:%M} UTC"
+def format_date(moment: datetime, locale: str | None = None) -> str:
+    """``25 November 2025, 14:03 UTC``, in the locale's language and format."""
+    return labels_for(locale).date(moment, with_time=True)
 
 
 # --------------------------------------------------------------------------- #
@@ -701,6 +627,7 @@ def html_to_pdf(
         max_render_seconds=MAX_RENDER_S,
     )
     out = io.BytesIO()
+    register_tags()
     try:
         with deterministic_pdf(exported_at):
             status = pisa.CreatePDF(html, dest=out, link_callback=callback, resource_policy=policy)
@@ -745,6 +672,26 @@ def deterministic_pdf(exported_at: datetime) -> Iterator[None]:
             yield
         finally:
             rl_config.invariant, pdfdoc.TimeStamp, pisa_context.PmlTableOfContents = saved
+
+
+@lru_cache(maxsize=1)
+def register_tags() -> None:
+    """Teach xhtml2pdf `<pdf:condpagebreak height="70mm"/>`: a new page only when less
+    than `height` is left on this one (ReportLab's CondPageBreak), so short chapters flow
+    on instead of each opening a page. Registered once per process; idempotent."""
+    from reportlab.platypus.flowables import CondPageBreak
+    from xhtml2pdf import parser
+    from xhtml2pdf.default import MUST, SIZE, TAGS
+    from xhtml2pdf.tags import pisaTag
+
+    # xhtml2pdf looks a tag's class up by this name in its parser module.
+    class pisaTagPDFCONDPAGEBREAK(pisaTag):  # type: ignore[misc]
+        def start(self, c: Any) -> None:
+            c.addPara()
+            c.addStory(CondPageBreak(self.attr.height))
+
+    TAGS["pdfcondpagebreak"] = (0, {"height": (SIZE, MUST)})
+    parser.pisaTagPDFCONDPAGEBREAK = pisaTagPDFCONDPAGEBREAK
 
 
 #: The ReportLab name xhtml2pdf gives the regular face of the CSS family ``briefcjk``

@@ -11,11 +11,11 @@ from typing import Any
 
 from cms_client import Media, Project, Script
 from jobs import fingerprint
+from jobs.content import artifact_name, content_options
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
 from jobs.lexical.html import FONTS_DIR
 from jobs.media_files import download_media
-from jobs.paths import slugify
 from jobs.pdf.brief import (
     BriefData,
     BriefError,
@@ -68,6 +68,8 @@ def build(ctx: ExportContext) -> Artifact:
         images = _download_images(ctx, images_shown(project, scripts, options))
     ctx.progress.report("rendering", 60)
     path = ctx.workdir / "brief.pdf"
+    locale = content_options(ctx.job.params).locale
+    draft = found.data.is_draft
     data = BriefData(
         project=project,
         scripts=scripts,
@@ -75,6 +77,9 @@ def build(ctx: ExportContext) -> Artifact:
         images=images,
         exported_at=datetime.now(UTC),
         service_version=ctx.settings.service_version,
+        locale=locale,
+        draft=draft,
+        export_request_id=ctx.job.request_doc_id,
     )
     try:
         info = render_brief(data, path, options=options, templates_dir=ctx.settings.templates_dir)
@@ -82,9 +87,11 @@ def build(ctx: ExportContext) -> Artifact:
         raise ExportError(f"the PDF brief could not be rendered: {exc}") from exc
     return Artifact(
         path=path,
-        filename=f"{slugify(project.title or f'project-{ctx.project_id}')}-brief.pdf",
+        filename=artifact_name(
+            project.title or f"project-{ctx.project_id}", "brief.pdf", locale=locale, draft=draft
+        ),
         mime_type="application/pdf",
-        metadata={"pages": info.pages},
+        metadata={"pages": info.pages, "locale": locale, "draft": draft},
     )
 
 

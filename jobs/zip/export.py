@@ -3,8 +3,9 @@
     manifest.json             what is inside: per file its path, size, SHA-256, MIME type, source
     SHA256SUMS                the same checksums for `sha256sum -c SHA256SUMS`
     project.json              the project record: its fields, its media; relations as ids
-    scripts/NNN-title.md      each script/story artifact as Markdown
+    scripts/NNN-title.md      each script/story artifact as Markdown (its title once)
     scripts/NNN-title.json    … and as JSON, with Payload's field names
+    scripts/<locale>/…        with `options.locale: "all"`: each locale's scripts side by side
     brief.pdf                 the PDF brief, when `options.includePdf`
     media/references.json     without `includeMedia`: what each media item is and its URL
     media/references.csv      … the same as a spreadsheet
@@ -35,17 +36,21 @@ from typing import Any, cast
 from rq.timeouts import JobTimeoutException
 
 from app.settings import Limits
-from cms_client import CMSError, Media, Project, Script, iter_checked
+from cms_client import ALL_LOCALES, CMSError, Media, Project, Script, iter_checked
 from jobs import fingerprint
+from jobs.content import artifact_name, content_options, locales_for_all
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
+from jobs.lexical.headings import without_leading_title
 from jobs.lexical.markdown import MediaUrl, Node, escape_text, is_lexical, lexical_markdown
-from jobs.paths import UniqueNames, safe_component, slugify
+from jobs.paths import UniqueNames, safe_component
 from jobs.progress import Progress
-from jobs.project_data import load
+from jobs.project_data import fetch_scripts, is_draft, load
 from jobs.zip.archive import FORMATS, ArchiveError, ArchiveFormat, ArchiveWriter, open_archive
 
 logger = logging.getLogger(__name__)
+
+_BY_LOCALE_KEY = "scripts-by-locale"
 
 MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
@@ -110,6 +115,10 @@ class Plan:
     media: list[PlannedMedia]
     names: UniqueNames
     exported_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: The locale asked for (`all`: every one of `locales`), and whether a draft was read.
+    locale: str | None = None
+    locales: tuple[str, ...] = ()
+    draft: bool = False
 
     @property
     def file_count(self) -> int:
@@ -125,14 +134,16 @@ class Plan:
 def depends_on(ctx: ExportContext) -> dict[str, Any]:
     """What the bundle's fingerprint covers (`jobs.fingerprint`)."""
     spec = BundleSpec.from_params(ctx.job.params)
-    data = load(ctx)
+    content = content_options(ctx.job.params)
+    scripts = _scripts_by_locale(ctx, content.locale)
+    docs = [load(ctx).project.to_json()]
+    docs += [{"locale": code, **s.to_json()} for code, found in scripts.items() for s in found]
     parts: dict[str, Any] = {
-        "data": fingerprint.docs_digest(
-            [data.project.to_json(), *(script.to_json() for script in data.scripts)]
-        ),
+        "data": fingerprint.docs_digest(docs),
         # The spec as validated (defaults filled in), so `{}` and `{"format": "zip"}` match.
         "params": {k: v for k, v in ctx.job.params.items() if k not in ("options", "includeMedia")},
         "spec": [spec.archive_format, spec.include_media, spec.include_pdf],
+        "content": content.model_dump(exclude={"fresh"}),
         "bundle": BUNDLE_FORMAT_VERSION,
         "cms": ctx.cms.base_url,
     }
@@ -148,9 +159,12 @@ def build(ctx: ExportContext) -> Artifact:
     """Fetch the project, check the limits, write the archive and describe it."""
     spec = BundleSpec.from_params(ctx.job.params)
     ctx.progress.report("fetching project", 5)
-    data = load(ctx)
-    project = data.project
-    plan = plan_bundle(ctx, spec, project, data.scripts)
+    project = load(ctx).project
+    locale = content_options(ctx.job.params).locale
+    scripts = _scripts_by_locale(ctx, locale)
+    plan = plan_bundle(ctx, spec, project, scripts)
+    plan.locale, plan.locales = locale, tuple(code for code in scripts if code)
+    plan.draft = is_draft(project, [s for found in scripts.values() for s in found])
     check_limits(ctx, plan)
     path = ctx.workdir / f"bundle{FORMATS[spec.archive_format][1]}"
     try:
@@ -163,22 +177,48 @@ def build(ctx: ExportContext) -> Artifact:
     mime_type, extension = FORMATS[spec.archive_format]
     return Artifact(
         path=path,
-        filename=f"{slugify(project.title or f'project-{ctx.project_id}')}-bundle{extension}",
+        filename=artifact_name(
+            project.title or f"project-{ctx.project_id}",
+            f"bundle{extension}",
+            locale=locale,
+            draft=plan.draft,
+        ),
         mime_type=mime_type,
         metadata={
             "format": spec.archive_format,
             "sha256": archive.sha256,
             "fileCount": len(archive.entries),
             "includeMedia": spec.include_media,
+            "locale": locale,
+            "draft": plan.draft,
         },
     )
+
+
+def _scripts_by_locale(ctx: ExportContext, locale: str | None) -> dict[str, list[Script]]:
+    """The scripts, by locale folder: `""` for one locale, each code for `all` (read once)."""
+    data = load(ctx)
+    if locale != ALL_LOCALES:
+        return {"": data.scripts}
+    cached = ctx.fetched.get(_BY_LOCALE_KEY)
+    if isinstance(cached, dict):
+        return cached
+    found = {
+        code: fetch_scripts(ctx, data.project, locale=code)
+        for code in locales_for_all(ctx.cms, ctx.settings)
+    }
+    ctx.fetched[_BY_LOCALE_KEY] = found
+    return found
 
 
 # -- planning ------------------------------------------------------------------------
 
 
 def plan_bundle(
-    ctx: ExportContext, spec: BundleSpec, project: Project, scripts: list[Script]
+    ctx: ExportContext,
+    spec: BundleSpec,
+    project: Project,
+    scripts: list[Script] | dict[str, list[Script]],
 ) -> Plan:
     """Decide every path in the archive; fixed names first, so content cannot take them."""
     names = UniqueNames()
@@ -191,17 +231,23 @@ def plan_bundle(
         "media/references.csv",
     ):
         names.reserve(fixed)
-    planned_scripts = [(script, _script_stem(names, script)) for script in scripts]
+    by_locale = scripts if isinstance(scripts, dict) else {"": scripts}
+    planned_scripts = [
+        (script, _script_stem(names, script, folder))
+        for folder, found in by_locale.items()
+        for script in found
+    ]
     # References need no archive paths: only files in the bundle claim names.
     claim = names if spec.include_media else None
     planned_media = [_plan_media(ctx, claim, item) for item in project.own_media()]
     return Plan(spec, project, planned_scripts, planned_media, names)
 
 
-def _script_stem(names: UniqueNames, script: Script) -> str:
+def _script_stem(names: UniqueNames, script: Script, folder: str = "") -> str:
     title = safe_component(script.title or f"script-{script.id}")
     number = script.order if script.order is not None and script.order >= 0 else 0
-    return names.claim(f"scripts/{number:03d}-{title}", tag=str(script.id))
+    where = f"scripts/{safe_component(folder)}/" if folder else "scripts/"
+    return names.claim(f"{where}{number:03d}-{title}", tag=f"{folder}:{script.id}")
 
 
 def _plan_media(ctx: ExportContext, names: UniqueNames | None, media: Media) -> PlannedMedia:
@@ -366,8 +412,9 @@ def script_markdown(script: Script, project: Project, media_url: MediaUrl) -> st
         if value not in (None, "")
     ]
     parts = ["\n".join(lines)]
-    if script.body not in (None, ""):
-        parts.append(lexical_markdown(script.body, media_url=media_url))
+    body = without_leading_title(script.body, script.title)
+    if body not in (None, ""):
+        parts.append(lexical_markdown(body, media_url=media_url))
     for key, value in script.other_fields.items():
         if is_lexical(value):
             section = lexical_markdown(value, media_url=media_url)
@@ -514,9 +561,12 @@ def _add_brief(ctx: ExportContext, archive: ArchiveWriter) -> dict[str, Any]:
 
     folder = ctx.workdir / "brief"
     folder.mkdir()
+    options = content_options(ctx.job.params).model_dump(exclude_none=True)
+    if options.get("locale") == ALL_LOCALES:
+        options.pop("locale")  # the brief is in one locale: the default
     sub = replace(
         ctx,
-        job=replace(ctx.job, params={}),
+        job=replace(ctx.job, params={"options": options}),
         workdir=folder,
         progress=_SliceProgress(ctx.progress, 8, PROGRESS_START),
     )
@@ -555,6 +605,9 @@ def build_manifest(ctx: ExportContext, plan: Plan, files: list[dict[str, Any]]) 
         "format": plan.spec.archive_format,
         "includeMedia": plan.spec.include_media,
         "includePdf": plan.spec.include_pdf,
+        "locale": plan.locale,
+        "locales": list(plan.locales),
+        "draft": plan.draft,
         "fileCount": len(files),
         "totalBytes": sum(f["size"] for f in files),
         "files": files,

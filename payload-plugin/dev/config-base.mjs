@@ -59,6 +59,8 @@ export function devConfig(exportService) {
     secret: PAYLOAD_SECRET,
     serverURL: SERVER_URL,
     telemetry: false,
+    // English and German content (the seed has both); exports choose with options.locale.
+    localization: { locales: ['en', 'de'], defaultLocale: 'en', fallback: true },
     graphQL: { disable: true },
     typescript: { autoGenerate: false },
     // 'default' avatar: the Gravatar one needs the internet.
@@ -99,6 +101,7 @@ export function devConfig(exportService) {
       {
         slug: 'projects',
         admin: { useAsTitle: 'title' },
+        versions: { drafts: true },
         access: {
           read: projectRead,
           create: ({ req }) => isAdmin(req.user) || roles(req.user).includes('editor'),
@@ -106,22 +109,31 @@ export function devConfig(exportService) {
           delete: adminOnly,
         },
         fields: [
-          { name: 'title', type: 'text', required: true },
-          { name: 'logline', type: 'text' },
-          lexicalJson('summary'),
+          { name: 'title', type: 'text', required: true, localized: true },
+          { name: 'logline', type: 'text', localized: true },
+          lexicalJson('summary', { localized: true }),
           { name: 'coverImage', type: 'upload', relationTo: 'media' },
           { name: 'media', type: 'upload', relationTo: 'media', hasMany: true },
           { name: 'timeline', type: 'json' },
           { name: 'editors', type: 'relationship', relationTo: 'users', hasMany: true, index: true },
+          {
+            name: 'team',
+            type: 'array',
+            fields: [
+              { name: 'name', type: 'text', required: true },
+              { name: 'role', type: 'text', localized: true },
+            ],
+          },
         ],
       },
       {
         slug: 'scripts',
         admin: { useAsTitle: 'title' },
+        versions: { drafts: true },
         defaultSort: 'order',
         access: { read: scriptRead, create: loggedIn, update: scriptRead, delete: adminOnly },
         fields: [
-          { name: 'title', type: 'text', required: true },
+          { name: 'title', type: 'text', required: true, localized: true },
           { name: 'project', type: 'relationship', relationTo: 'projects', required: true, index: true },
           {
             name: 'kind',
@@ -129,7 +141,7 @@ export function devConfig(exportService) {
             defaultValue: 'script',
             options: ['script', 'story', 'treatment', 'notes'],
           },
-          lexicalJson('body'),
+          lexicalJson('body', { localized: true }),
           { name: 'order', type: 'number', defaultValue: 0 },
         ],
       },

@@ -67,6 +67,25 @@ export const SUMMARY = lexical(
 
 const scriptBody = (title, lines) => lexical(h('h1', title), ...lines.map((l) => p(text(l))))
 
+// German content of the sample project (the config's second locale), and the draft the
+// e2e tests export with `draft: true` (saved after publishing, so a plain read is unchanged).
+export const GERMAN = {
+  title: 'Der Leuchtturmwärter',
+  logline: 'Die letzte Wärterin eines automatischen Leuchtturms erfährt, mit wem das Licht spricht.',
+  summary: lexical(
+    h('h2', 'Prämisse'),
+    p(text('Auf einer sturmgepeitschten Insel entdeckt '), text('Mara', BOLD), text(', dass das Licht seit vierzig Jahren jemandem Zeichen gibt.')),
+  ),
+  scripts: [
+    ['Pilot — Prolog', ['INNEN. LAMPENRAUM — NACHT', 'Die Linse dreht sich. MARA (60) blickt auf das dunkle Wasser.', 'MARA: Mit wem sprichst du?']],
+    ['Die Geschichte der Wärterin', ['Mara kam auf die Insel, als das Licht noch Hände brauchte.', 'Jetzt braucht es nur noch ihr Schweigen.']],
+    ['Serienkonzept', ['Die erste Staffel folgt dem Signal.', 'Jede Folge entschlüsselt eine Nacht der letzten vierzig Jahre.']],
+  ],
+  roles: ['Autorin', 'Regie'],
+}
+export const DRAFT_LOGLINE = 'DRAFT: the keeper answers the light, and the island answers back.'
+export const DRAFT_SCRIPT_LINE = 'MARA: I hear you. I have always heard you.'
+
 // ---- seeding -------------------------------------------------------------------------------
 const png = (name, from, to, w = 96, h = 64) => ({
   data: gradientPng(w, h, from, to),
@@ -122,25 +141,66 @@ export async function seed(payload) {
         titles: [{ text: 'The Lighthouse Keeper', duration: 1, at: 0 }],
       },
       editors: [users.editor.id],
+      team: [
+        { name: 'Ines Alvarez', role: 'Writer' },
+        { name: 'Jonas Berg', role: 'Director' },
+      ],
+      _status: 'published',
+    },
+  })
+  await payload.update({
+    collection: 'projects',
+    id: sample.id,
+    locale: 'de',
+    overrideAccess: true,
+    data: {
+      title: GERMAN.title,
+      logline: GERMAN.logline,
+      summary: GERMAN.summary,
+      team: sample.team.map((row, i) => ({ id: row.id, name: row.name, role: GERMAN.roles[i] })),
+      _status: 'published',
     },
   })
 
   const scripts = []
   const scriptDefs = [
-    ['Pilot — Teaser', 'script', ['INT. LAMP ROOM — NIGHT', 'The lens turns. MARA (60s) watches the dark water.', 'MARA: Who are you talking to?']],
+    ['Pilot — Teaser', 'script', ['INT. LAMP ROOM — NIGHT', 'The lens turns. MARA (60s) watches the dark water.', 'MARA: Who are you talking to?', 'The light pulses twice.', 'MARA', '(quietly)', 'Not tonight.', 'CUT TO:', 'EXT. CLIFF PATH — DAWN', 'Mara walks down to the jetty.']],
     ['The Keeper’s Story', 'story', ['Mara came to the island when the light still needed hands.', 'Now it needs only her silence.']],
     ['Series Treatment', 'treatment', ['Season one follows the signal.', 'Each episode decodes one night of the last forty years.']],
   ]
   let order = 1
   for (const [title, kind, lines] of scriptDefs) {
-    scripts.push(
-      await payload.create({
-        collection: 'scripts',
-        overrideAccess: true,
-        data: { title, kind, order: order++, project: sample.id, body: scriptBody(title, lines) },
-      }),
-    )
+    const created = await payload.create({
+      collection: 'scripts',
+      overrideAccess: true,
+      data: { title, kind, order: order++, project: sample.id, body: scriptBody(title, lines), _status: 'published' },
+    })
+    const [deTitle, deLines] = GERMAN.scripts[scripts.length]
+    await payload.update({
+      collection: 'scripts',
+      id: created.id,
+      locale: 'de',
+      overrideAccess: true,
+      data: { title: deTitle, body: scriptBody(deTitle, deLines), _status: 'published' },
+    })
+    scripts.push(created)
   }
+  // Drafts saved after publishing: a plain read still gives the published text.
+  await payload.update({
+    collection: 'projects',
+    id: sample.id,
+    draft: true,
+    overrideAccess: true,
+    data: { logline: DRAFT_LOGLINE, _status: 'draft' },
+  })
+  const [pilotTitle, , pilotLines] = scriptDefs[0]
+  await payload.update({
+    collection: 'scripts',
+    id: scripts[0].id,
+    draft: true,
+    overrideAccess: true,
+    data: { body: scriptBody(pilotTitle, [...pilotLines, DRAFT_SCRIPT_LINE]), _status: 'draft' },
+  })
 
   const priv = await payload.create({
     collection: 'projects',
@@ -150,6 +210,7 @@ export async function seed(payload) {
       logline: 'Only admins can read this one.',
       summary: lexical(p(text('Confidential.'))),
       editors: [],
+      _status: 'published',
     },
   })
   return { users, sample, priv, media, scripts }

@@ -4,6 +4,7 @@ import { deepMergeSimple } from 'payload'
 import { mediaReadAccess } from './access.js'
 import { exportRequestsCollection, mediaFields, projectActionsField } from './collection.js'
 import { deliveryTask } from './delivery.js'
+import { localesEndpoint } from './locales.js'
 import { mediaBeforeChangeHook } from './hooks.js'
 import { type ExportServiceOptions, resolveOptions } from './options.js'
 import { translations } from './translations/index.js'
@@ -67,6 +68,7 @@ export const exportService =
       ...incoming,
       collections,
       jobs: { ...incoming.jobs, tasks: [...(incoming.jobs?.tasks ?? []), deliveryTask(o)] },
+      endpoints: [...(incoming.endpoints ?? []), localesEndpoint(incoming)],
       i18n: {
         ...incoming.i18n,
         translations: deepMergeSimple(translations, (incoming.i18n?.translations ?? {}) as any) as any,

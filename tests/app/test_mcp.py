@@ -124,6 +124,7 @@ def test_a_pdf_export_is_queued_run_and_read_back(mcp_url, payload, worker, mode
     assert (doc["jobId"], doc["source"], doc["requestedBy"]) == (job["jobId"], "mcp", 2)
     assert doc["params"] == {
         "options": {
+            "draft": False,  # the published version unless asked (jobs/content.py)
             "paperSize": "Letter",
             "orientation": "portrait",
             "includeMediaAppendix": True,

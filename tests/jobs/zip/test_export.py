@@ -182,6 +182,8 @@ def test_without_media_the_bundle_lists_references(settings, payload):
         "sha256": project_zip_sha(artifact),
         "fileCount": 11,
         "includeMedia": False,
+        "locale": None,
+        "draft": False,
     }
 
 
