@@ -85,6 +85,16 @@ export default buildConfig({
       ],
     },
     {
+      // A second auth collection: the e2e tests run the service with PAYLOAD_AUTH_COLLECTION=operators.
+      slug: 'operators',
+      auth: { useAPIKey: true },
+      admin: { useAsTitle: 'email' },
+      access: { read: loggedIn, create: adminOnly, update: adminOnly, delete: adminOnly },
+      fields: [
+        { name: 'roles', type: 'select', hasMany: true, options: ['admin', 'export-service'], saveToJWT: true },
+      ],
+    },
+    {
       slug: 'projects',
       admin: { useAsTitle: 'title' },
       access: {

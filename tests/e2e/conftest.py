@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import Stack, node_missing
+from tests.e2e.stack import Stack, free_port, node_missing
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 
@@ -30,3 +30,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for log in running.root.glob("*.log"):
             shutil.copy(log, ARTIFACTS / log.name)
+
+
+@pytest.fixture(scope="session")
+def operators_service(stack: Stack) -> str:
+    """A second web process and worker whose own key is in the `operators` collection
+    (PAYLOAD_AUTH_COLLECTION=operators), on a queue of their own; yields its URL."""
+    return stack.start_service(
+        free_port(),
+        api_key=stack.seed["operators"]["service"]["apiKey"],
+        work=stack.root / "operators-work",
+        name="operators-",
+        PAYLOAD_AUTH_COLLECTION="operators",
+        EXPORT_QUEUE="operator-exports",
+    )

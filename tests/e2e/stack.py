@@ -47,8 +47,19 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     start_timeout_s: float = START_TIMEOUT_S
 
-    def key(self, user: str) -> str:
-        return f"users API-Key {self.seed['users'][user]['apiKey']}"
+    def key(self, user: str, collection: str = "users") -> str:
+        return f"{collection} API-Key {self.seed[collection][user]['apiKey']}"
+
+    def login(self, user: str, collection: str = "users") -> str:
+        """A JWT from Payload's own `POST /api/<collection>/login`."""
+        account = self.seed[collection][user]
+        response = requests.post(
+            f"{self.payload_url}/api/{collection}/login",
+            json={"email": account["email"], "password": account["password"]},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["token"])
 
     def log(self, name: str) -> str:
         path = self.root / f"{name}.log"
@@ -92,27 +103,40 @@ class Stack:
         self.seed = json.loads((data / "seed.json").read_text())
 
     def _start_service(self, port: int) -> None:
+        self.start_service(
+            port,
+            api_key=self.seed["users"]["service"]["apiKey"],
+            work=self.root / "work",
+            name="",
+        )
+
+    def start_service(
+        self, port: int, *, api_key: str, work: Path, name: str, **env_extra: str
+    ) -> str:
+        """A web process and a worker on `port`; `name` prefixes their logs (the first is "")."""
         assert self.redis is not None
-        temp = self.root / "work"
-        temp.mkdir()
+        work.mkdir()
         env = {
             **os.environ,
             "PAYLOAD_URL": self.payload_url,
-            "PAYLOAD_API_KEY": self.seed["users"]["service"]["apiKey"],
+            "PAYLOAD_API_KEY": api_key,
             "REDIS_URL": f"unix://{self.redis.socket_file}",
             "EXPORT_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "EXPORT_TEMP_DIR": str(temp),
-            "EXPORT_DATA_DIR": str(self.root / "data"),
+            "EXPORT_TEMP_DIR": str(work),
+            "EXPORT_DATA_DIR": str(self.root / f"{name}data"),
+            **env_extra,
         }
         python = sys.executable
+        url = f"http://127.0.0.1:{port}"
         self._spawn(
-            "web",
+            f"{name}web",
             [python, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)],
             env,
             cwd=self.root,
         )
-        self._spawn("worker", [python, "-m", "app.cli", "worker"], env, cwd=self.root)
-        self._wait_for("web", lambda: _answers(f"{self.service_url}/health"))
+        self._spawn(f"{name}worker", [python, "-m", "app.cli", "worker"], env, cwd=self.root)
+        self._wait_for(f"{name}web", lambda: _answers(f"{url}/health"))
+        return url
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
         env = {**env, "PYTHONPATH": str(REPO)}
