@@ -90,3 +90,12 @@ def worker(settings: Settings, redis: Redis) -> Iterator[SimpleWorker]:
 
 def run_jobs(worker: SimpleWorker) -> None:
     worker.work(burst=True)
+
+
+def queued_jobs(redis: Redis, settings: Settings) -> list[str]:
+    """Every export the service has queued or started: RQ's queue and the jobs' live state.
+
+    "Nothing was queued" means this is empty, whatever Payload holds."""
+    waiting = Queue(settings.queue_name, connection=redis).job_ids
+    states = sorted(key.decode() for key in redis.keys("export:job:*"))
+    return [*waiting, *states]
