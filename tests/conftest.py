@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from bench.fake_payload import FakePayload
 from jobs import runtime
 from tests.payload_stub import (
     BASE_URL,
@@ -72,6 +73,16 @@ def payload() -> Iterator[PayloadStub]:
         seed(stub)
         stub.install()
         yield stub
+
+
+@pytest.fixture
+def fake_payload() -> Iterator[FakePayload]:
+    """The same stub served over real HTTP on loopback, for other processes to call."""
+    stub = PayloadStub(None)
+    seed(stub)
+    fake = FakePayload(stub).start()
+    yield fake
+    fake.close()
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
-"""A real worker process whose exports are slow, for the shutdown tests.
+"""A real worker process whose exports are slow, for the shutdown and interrupt tests.
 
-Run as `python -m tests.jobs.slow_worker`: it swaps the export builder for one that reports
-progress (a checkpoint) every 0.1 s for SLOW_EXPORT_S seconds (default 20), then runs
-`export-service worker`. Past 20 s it never finishes; shorter, it goes on to build the real
-export, so the job can succeed.
+Run as `python -m tests.jobs.slow_worker [export-service arguments]` (default: `worker`). It
+swaps the export builder for one that reports progress (a checkpoint) every 0.1 s for
+SLOW_EXPORT_S seconds (default 20). From 20 s on it never finishes; shorter, it goes on to
+build the real export, so the job can succeed.
 """
 
 from __future__ import annotations
@@ -33,4 +33,4 @@ def slow_build(ctx: Any) -> Any:
 runner.builder_for = lambda export_type: slow_build  # type: ignore[assignment]
 
 if __name__ == "__main__":
-    sys.exit(cli.main(["worker"]))
+    sys.exit(cli.main(sys.argv[1:] or ["worker"]))

@@ -10,23 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
-from bench.fake_payload import FakePayload
 from jobs import queue
 from jobs.state import ExportType, JobState, JobStatus, JobStore
-from tests.payload_stub import SERVICE_KEY, PayloadStub, seed
+from tests.payload_stub import SERVICE_KEY
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def fake_payload():
-    stub = PayloadStub(None)
-    seed(stub)
-    fake = FakePayload(stub).start()
-    yield fake
-    fake.close()
 
 
 def wait_for(predicate, timeout_s: float = 20.0) -> None:
