@@ -55,6 +55,8 @@ export default buildConfig({
   admin: { user: 'users', avatar: 'default' },
   db: sqliteAdapter({
     client: { url: `file:${DATABASE_PATH}` },
+    // PAYLOAD_ID_TYPE=uuid: string ids, as with MongoDB (the e2e tests check both kinds).
+    idType: process.env.PAYLOAD_ID_TYPE === 'uuid' ? 'uuid' : 'number',
     push: true,
   }),
   collections: [

