@@ -249,6 +249,7 @@ class StalledClient:
         return opcode, data[at : at + length]
 
 
+@pytest.mark.slow
 def test_a_client_too_slow_to_keep_up_is_dropped_with_1013(settings, redis, payload, monkeypatch):
     monkeypatch.setattr(events, "SEND_TIMEOUT_S", 0.5)
     app = create_app(settings, redis=redis)

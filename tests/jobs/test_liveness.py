@@ -129,6 +129,7 @@ def test_a_worker_killed_mid_job_is_detected(settings, redis, payload, monkeypat
     assert failed.error == "the worker stopped unexpectedly during bundling; nothing was uploaded"
 
 
+@pytest.mark.slow
 def test_the_web_process_fails_a_killed_workers_job_by_itself(
     settings, redis, payload, monkeypatch
 ):

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from jobs import queue
 from jobs.state import ExportType, JobState, JobStatus, JobStore
 from tests.payload_stub import SERVICE_KEY
@@ -61,6 +63,7 @@ def sigterm_midway(worker: subprocess.Popen, store: JobStore, job_id: str) -> in
             worker.kill()
 
 
+@pytest.mark.slow
 def test_sigterm_fails_a_job_that_outlives_the_grace_period(
     settings, redis, redis_server, fake_payload
 ):
@@ -78,6 +81,7 @@ def test_sigterm_fails_a_job_that_outlives_the_grace_period(
     assert list(settings.temp_dir.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_sigterm_lets_a_job_that_ends_inside_the_grace_period_finish(
     settings, redis, redis_server, fake_payload
 ):

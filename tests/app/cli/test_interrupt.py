@@ -10,12 +10,15 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from jobs.state import JobStatus, JobStore
 from tests.payload_stub import SERVICE_KEY
 
 REPO = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_an_export_exits_130(settings, redis, redis_server, fake_payload):
     env = {
         **os.environ,
