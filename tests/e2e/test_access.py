@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.app.test_mcp import call
+from tests.app import test_mcp
 from tests.e2e.stack import Stack
 from tests.e2e.test_payload import create_request, payload, wait_for_outcome
 
@@ -108,6 +109,12 @@ def test_rest_cancel(stack, editors_job, person, status):
 
 
 # -- MCP -----------------------------------------------------------------------------------
+
+
+def call(*args: Any, **kwargs: Any) -> Any:
+    """The MCP SDK's client in a thread of its own (Playwright's tests may own this one's loop)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(test_mcp.call, *args, **kwargs).result()
 
 
 @pytest.mark.parametrize(
