@@ -10,7 +10,9 @@ Then it checks every export request document in Payload:
 - terminal: every document ends `succeeded` or `failed` (none left queued or running);
 - duplicated: no document was started twice or has more than one result in Media;
 - lost: every accepted submission has its document;
-- every `succeeded` document has exactly one valid result file (ZIP opens, PDF parses).
+- every `succeeded` document has exactly one valid result file (ZIP opens, PDF parses);
+- failed: at most MAX_FAILED_PER_FAULT per fault injected (the jobs the faults hit), and at
+  least one succeeded. Each figure is printed beside its target; a missed target exits 1.
 """
 
 from __future__ import annotations
@@ -358,23 +360,32 @@ def main() -> int:
                     shutil.copy(log, args.logs / log.name)
     elapsed = time.monotonic() - started
     print(f"faults: {'; '.join(injected) or 'none'} (worker restarts: {service.restarts})")
-    print(
-        f"{report['terminal']}/{report['documents']} terminal, {report['duplicated']} duplicated, "
-        f"{report['lost']} lost  ({report['accepted']} accepted submissions, {elapsed:.0f} s)"
-    )
-    print(
-        f"succeeded {report['succeeded']} (invalid or missing results: {report['bad_results']}), "
-        f"failed {report['failed']}"
-    )
+    print(f"({report['accepted']} accepted submissions, {elapsed:.0f} s)")
+    return 0 if print_against_targets(report, faults_injected=len(injected)) else 1
+
+
+#: A killed worker fails the job in its hands, a Redis restart the odd write in flight. More
+#: failures than this per fault means exports are failing for another reason.
+MAX_FAILED_PER_FAULT = 2
+
+
+def print_against_targets(report: dict[str, Any], *, faults_injected: int) -> bool:
+    """Print each figure beside its target; True when every target is met."""
+    documents = report["documents"]
+    allowed = MAX_FAILED_PER_FAULT * faults_injected
+    checks = [
+        ("terminal", f"{report['terminal']}/{documents}", "all", report["terminal"] == documents),
+        ("duplicated", report["duplicated"], "0", report["duplicated"] == 0),
+        ("lost", report["lost"], "0", report["lost"] == 0),
+        ("invalid or missing results", report["bad_results"], "0", report["bad_results"] == 0),
+        ("succeeded", report["succeeded"], "> 0", report["succeeded"] > 0),
+        ("failed", report["failed"], f"<= {allowed}", report["failed"] <= allowed),
+    ]
+    for name, figure, target, met in checks:
+        print(f"{name:28s} {figure!s:>14}   target {target:8s} {'ok' if met else 'MISSED'}")
     for reason, count in report["reasons"].most_common():
         print(f"  {count:4d} × {reason}")
-    ok = (
-        report["terminal"] == report["documents"]
-        and not report["duplicated"]
-        and not report["lost"]
-        and not report["bad_results"]
-    )
-    return 0 if ok else 1
+    return all(met for *_, met in checks)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ little CPU). Each case runs twice in its own subprocess, interleaved:
 
 Printed per case: MB/s of both, their ratio (medians over the rounds) and the peak RSS
 of the bundling process (`ru_maxrss` of that subprocess, and its RSS after imports).
-Everything generated is deleted at the end.
+Everything generated is deleted at the end. Exits 1 when a bundle is wrong (its file count
+or size) or its peak RSS passes MAX_BUNDLE_RSS_MB: streaming must keep memory flat.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Bundling streams, so its peak RSS stays flat at any size (57 MB at 2 GB, docs/zip-bundle.md).
+MAX_BUNDLE_RSS_MB = 100
 MB = 1000 * 1000
 MiB = 1024 * 1024
 SERVER_LIFETIME_S = 900  # the server shuts itself down after this, whatever happens
@@ -287,7 +290,7 @@ def measure(case: Case, index: int, port: int, workdir: Path, rounds: int) -> di
     }
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller cases, one round")
     parser.add_argument("--rounds", type=int, default=None, help="rounds per case (default 3)")
@@ -296,7 +299,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_run_as_child(args.child)))
-        return
+        return 0
     cases = QUICK if args.quick else FULL
     rounds = args.rounds or (1 if args.quick else 3)
     temp = Path(tempfile.mkdtemp(prefix="zip-bundle-bench-", dir=args.temp_dir))
@@ -306,11 +309,12 @@ def main() -> None:
         for case in cases:
             blocks.path(case.file_bytes)
         server = serve(cases, blocks)
-        _run_cases(cases, server.server_address[1], temp, rounds)
+        met = _run_cases(cases, server.server_address[1], temp, rounds)
     finally:
         if server is not None:
             server.shutdown()
         shutil.rmtree(temp, ignore_errors=True)
+    return 0 if met else 1
 
 
 def _run_as_child(argv: list[str]) -> dict[str, Any]:
@@ -326,7 +330,7 @@ def _run_as_child(argv: list[str]) -> dict[str, Any]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run_cases(cases: list[Case], port: int, temp: Path, rounds: int) -> None:
+def _run_cases(cases: list[Case], port: int, temp: Path, rounds: int) -> bool:
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {rounds} round(s) per case, "
         f"medians; temp files under {temp}; load average {os.getloadavg()[0]:.1f}"
@@ -338,8 +342,9 @@ def _run_cases(cases: list[Case], port: int, temp: Path, rounds: int) -> None:
     header = (
         f"{'case':<18} {'format':<7} {'total':>9} {'raw MB/s':>9} {'disk MB/s':>10} "
         f"{'bundle MB/s':>12} {'/raw':>5} {'/disk':>6} {'bundle peak RSS':>16} "
-        f"{'(after imports)':>16} {'raw RSS':>8}"
+        f"{'(after imports)':>16} {'raw RSS':>8}  RSS target"
     )
+    missed = []
     print(header)
     print("-" * len(header))
     for index, case in enumerate(cases):
@@ -349,11 +354,17 @@ def _run_cases(cases: list[Case], port: int, temp: Path, rounds: int) -> None:
             f"{row['raw_mbps']:>9,.0f} {row['disk_mbps']:>10,.0f} "
             f"{row['bundle_mbps']:>12,.0f} {row['ratio']:>5.0%} {row['disk_ratio']:>6.0%} "
             f"{row['bundle_rss']:>13.0f} MB {row['bundle_rss_imports']:>13.0f} MB "
-            f"{row['raw_rss']:>5.0f} MB",
+            f"{row['raw_rss']:>5.0f} MB  <= {MAX_BUNDLE_RSS_MB} MB "
+            f"{'ok' if row['bundle_rss'] <= MAX_BUNDLE_RSS_MB else 'MISSED'}",
             flush=True,
         )
+        if row["bundle_rss"] > MAX_BUNDLE_RSS_MB:
+            missed.append(case.name)
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    if missed:
+        print(f"peak RSS over {MAX_BUNDLE_RSS_MB} MB (memory must stay flat): {', '.join(missed)}")
+    return not missed
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

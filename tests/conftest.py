@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from bench.fake_payload import FakePayload
 from jobs import runtime
 from jobs.timings import StageTimer
 from tests.payload_stub import (
@@ -76,6 +77,16 @@ def payload() -> Iterator[PayloadStub]:
 
 
 @pytest.fixture
+def fake_payload() -> Iterator[FakePayload]:
+    """The same stub served over real HTTP on loopback, for other processes to call."""
+    stub = PayloadStub(None)
+    seed(stub)
+    fake = FakePayload(stub).start()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
 def client(settings: Settings, redis: Redis, payload: PayloadStub) -> Iterator[TestClient]:
     with TestClient(create_app(settings, redis=redis)) as test_client:
         yield test_client
@@ -104,6 +115,15 @@ class RecordingProgress:
         self.reports.append((stage, percent))
 
 
-def queued_jobs(redis: Redis) -> list[bytes]:
+def waiting_jobs(redis: Redis) -> list[bytes]:
     """The job ids waiting on every export queue."""
     return [job for key in sorted(redis.keys("rq:queue:*")) for job in redis.lrange(key, 0, -1)]
+
+
+def queued_jobs(redis: Redis, settings: Settings) -> list[str]:
+    """Every export the service has queued or started: RQ's queue and the jobs' live state.
+
+    "Nothing was queued" means this is empty, whatever Payload holds."""
+    waiting = [job for name in settings.queues for job in Queue(name, connection=redis).job_ids]
+    states = sorted(key.decode() for key in redis.keys("export:job:*"))
+    return [*waiting, *states]

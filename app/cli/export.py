@@ -41,8 +41,8 @@ from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
 from jobs.kinds import KINDS, ExportKind, kind_named
 from jobs.progress import Progress
-from jobs.runner import failure_sentence, upload_artifact
-from jobs.state import JobState, JobStore
+from jobs.runner import builder_for, failure_sentence, upload_artifact
+from jobs.state import JobState, JobStatus, JobStore
 
 #: `source` of the export-requests document.
 CLI_SOURCE = "cli"
@@ -205,7 +205,7 @@ def _build(
         ctx = ExportContext(
             job=progress.state, settings=rt.settings, cms=rt.cms, workdir=workdir, progress=progress
         )
-        artifact = request.kind.build(ctx)
+        artifact = builder_for(progress.state.type)(ctx)
         written = _copy_out(artifact, request.output)
         if request.upload:
             progress.report("upload", 90)
@@ -214,7 +214,7 @@ def _build(
             progress.succeed({})
         return progress.state, written
     except KeyboardInterrupt:
-        progress.fail(INTERRUPTED)
+        progress.fail(INTERRUPTED, status=JobStatus.CANCELLED)
         raise
     except Exception as exc:
         sentence = failure_sentence(exc, progress.state)

@@ -69,6 +69,8 @@ export function devConfig(exportService) {
     i18n: { supportedLanguages: { en, de }, fallbackLanguage: 'en' },
     db: sqliteAdapter({
       client: { url: `file:${DATABASE_PATH}` },
+      // PAYLOAD_ID_TYPE=uuid: string ids, as with MongoDB (the e2e tests check both kinds).
+      idType: process.env.PAYLOAD_ID_TYPE === 'uuid' ? 'uuid' : 'number',
       push: true,
     }),
     collections: [
@@ -96,6 +98,16 @@ export function devConfig(exportService) {
             saveToJWT: true,
             access: { update: ({ req }) => isAdmin(req.user) },
           },
+        ],
+      },
+      {
+        // A second auth collection: the e2e tests run the service with PAYLOAD_AUTH_COLLECTION=operators.
+        slug: 'operators',
+        auth: { useAPIKey: true },
+        admin: { useAsTitle: 'email' },
+        access: { read: loggedIn, create: adminOnly, update: adminOnly, delete: adminOnly },
+        fields: [
+          { name: 'roles', type: 'select', hasMany: true, options: ['admin', 'export-service'], saveToJWT: true },
         ],
       },
       {

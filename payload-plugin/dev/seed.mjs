@@ -32,6 +32,12 @@ export const SEED_USERS = {
   },
 }
 
+// In the second auth collection (`operators`), for PAYLOAD_AUTH_COLLECTION=operators.
+export const SEED_OPERATORS = {
+  admin: { email: 'operator-admin@example.com', roles: ['admin'], apiKey: 'dev-operator-admin-api-key-0000000000005' },
+  service: { email: 'operator-service@example.com', roles: ['export-service'], apiKey: 'dev-operator-service-api-key-00000000006' },
+}
+
 export const SAMPLE_TITLE = 'The Lighthouse Keeper'
 export const PRIVATE_TITLE = 'Untitled Admin Project (private)'
 
@@ -104,6 +110,13 @@ export async function seed(payload) {
   for (const [key, u] of Object.entries(SEED_USERS)) {
     users[key] = await payload.create({
       collection: 'users',
+      data: { email: u.email, password: PASSWORD, roles: u.roles, enableAPIKey: true, apiKey: u.apiKey },
+      overrideAccess: true,
+    })
+  }
+  for (const u of Object.values(SEED_OPERATORS)) {
+    await payload.create({
+      collection: 'operators',
       data: { email: u.email, password: PASSWORD, roles: u.roles, enableAPIKey: true, apiKey: u.apiKey },
       overrideAccess: true,
     })
@@ -223,6 +236,11 @@ export async function collectSeedInfo(payload) {
     const doc = await findOne(payload, 'users', { email: { equals: u.email } })
     users[key] = doc ? { id: doc.id, email: doc.email, apiKey: u.apiKey, password: PASSWORD, roles: doc.roles } : null
   }
+  const operators = {}
+  for (const [key, u] of Object.entries(SEED_OPERATORS)) {
+    const doc = await findOne(payload, 'operators', { email: { equals: u.email } })
+    operators[key] = doc ? { id: doc.id, email: doc.email, apiKey: u.apiKey, password: PASSWORD } : null
+  }
   const sample = await findOne(payload, 'projects', { title: { equals: SAMPLE_TITLE } })
   const priv = await findOne(payload, 'projects', { title: { equals: PRIVATE_TITLE } })
   const ids = (v) => (Array.isArray(v) ? v.map((x) => (typeof x === 'object' && x ? x.id : x)) : [])
@@ -234,6 +252,7 @@ export async function collectSeedInfo(payload) {
   return {
     payloadUrl: SERVER_URL,
     users,
+    operators,
     projects: { sample: sample?.id ?? null, private: priv?.id ?? null },
     media,
     scripts,

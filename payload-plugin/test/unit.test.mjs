@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 
 import {
@@ -23,6 +24,17 @@ const VECTOR = 'b432e3b8a32dc9e33ea0b052ef9dae368be765844f263a9d3bfc9511aa230795
 test('signWebhook matches a known HMAC-SHA256 vector', () => {
   assert.equal(computeSignature('dev-webhook-secret', 1700000000, BODY), VECTOR)
   assert.equal(signWebhook('dev-webhook-secret', BODY, 1700000000), `t=1700000000,v1=${VECTOR}`)
+})
+
+// The same known answers the Python tests check the service's verifier against.
+const SHARED = JSON.parse(readFileSync(new URL('../../tests/fixtures/webhook-signatures.json', import.meta.url), 'utf8'))
+
+test('signWebhook matches the known answers shared with the service (tests/fixtures)', () => {
+  assert.ok(SHARED.vectors.length >= 2)
+  for (const { secret, t, body, header } of SHARED.vectors) {
+    assert.equal(signWebhook(secret, body, t), header)
+    assert.equal(verifyWebhook(secret, body, header, { now: t + 10 }), true)
+  }
 })
 
 test('signWebhook defaults t to now (unix seconds)', () => {

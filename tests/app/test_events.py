@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
+import os
+import socket
+import threading
 import time
+from collections.abc import Iterator
 
 import pytest
+import uvicorn
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from app import tickets
+from app import events, tickets
 from app.events import EventHub
+from app.main import create_app
+from jobs.state import ExportType, JobState, JobStatus, JobStore
 from tests.conftest import EDITOR, OUTSIDER, run_jobs
 
 
@@ -193,3 +202,91 @@ def test_after_a_lost_connection_watchers_are_told_to_reread_the_state(redis, se
             await hub.stop()
 
     assert asyncio.run(scenario()) == (0, RESYNC, "after")
+
+
+@contextlib.contextmanager
+def served(app) -> Iterator[str]:
+    """The app under uvicorn on a free loopback port, in a thread; yields its ws:// origin."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"ws://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+class StalledClient:
+    """A WebSocket client on a raw socket with a small receive buffer that stops reading
+    after the handshake, as a browser tab on a stalled network does."""
+
+    def __init__(self, origin: str, path: str) -> None:
+        host, port = origin.removeprefix("ws://").split(":")
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.connect((host, int(port)))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self.sock.recv(4096)
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+
+    def frames(self, timeout_s: float) -> Iterator[tuple[int, bytes]]:
+        """Read again: every (opcode, payload) up to the server's close frame."""
+        self.sock.settimeout(timeout_s)
+        while chunk := self.sock.recv(1 << 20):
+            self.buffer += chunk
+            while (frame := self._next_frame()) is not None:
+                yield frame
+                if frame[0] == 0x8:
+                    self.sock.close()
+                    return
+
+    def _next_frame(self) -> tuple[int, bytes] | None:
+        data = self.buffer
+        if len(data) < 2:
+            return None
+        opcode, length, at = data[0] & 0x0F, data[1] & 0x7F, 2
+        if length == 126:
+            length, at = int.from_bytes(data[2:4]), 4
+        elif length == 127:
+            length, at = int.from_bytes(data[2:10]), 10
+        if len(data) < at + length:
+            return None
+        self.buffer = data[at + length :]
+        return opcode, data[at : at + length]
+
+
+@pytest.mark.slow
+def test_a_client_too_slow_to_keep_up_is_dropped_with_1013(settings, redis, payload, monkeypatch):
+    monkeypatch.setattr(events, "SEND_TIMEOUT_S", 0.5)
+    app = create_app(settings, redis=redis)
+    store = JobStore(redis, ttl_s=60)
+    store.create(JobState(job_id="job-slow", type=ExportType.PROJECT_PDF, project_id=17))
+    with served(app) as origin:
+        client = StalledClient(origin, events.events_path("job-slow", app.state.ticket_key))
+        time.sleep(0.3)  # the first state is sent
+        for n in range(100):  # ~10 MB of events it does not read: more than TCP buffers hold
+            store.update("job-slow", status=JobStatus.RUNNING, stage=f"{n:03d}" + "x" * 100_000)
+        time.sleep(1.5)  # past SEND_TIMEOUT_S with a send blocked
+        frames = list(client.frames(timeout_s=10))
+    texts = [json.loads(payload) for opcode, payload in frames if opcode == 0x1]
+    opcode, close = frames[-1]
+    assert opcode == 0x8
+    assert (int.from_bytes(close[:2]), close[2:]) == (1013, b"client too slow")
+    assert texts[0]["status"] == "queued"
+    assert len(texts) < 101  # dropped, not everything buffered for it

@@ -24,7 +24,7 @@ from mcp.types import CallToolResult, Tool
 from app import mcp as app_mcp
 from app.main import create_app
 from jobs.state import JobStore
-from tests.conftest import EDITOR, OUTSIDER, queued_jobs, run_jobs
+from tests.conftest import EDITOR, OUTSIDER, queued_jobs, run_jobs, waiting_jobs
 
 SERVER_START_TIMEOUT_S = 10.0
 MODES = ["auto", "legacy"]  # the 2026-07-28 single-exchange era and the handshake era
@@ -283,13 +283,15 @@ def test_an_unknown_tool_is_a_protocol_error(mcp_url):
     assert raised.group_contains(MCPError, match="there is no tool 'export.gif'")
 
 
-def test_payload_down_is_a_tool_error_and_nothing_is_queued(mcp_url, payload, redis):
+def test_payload_down_is_a_tool_error_and_nothing_is_queued(mcp_url, payload, redis, settings):
     call(mcp_url, "export.project_pdf", {"projectId": 17})  # credentials and access now cached
+    first = queued_jobs(redis, settings)
     payload.down = True
     result = call(mcp_url, "export.project_pdf", {"projectId": 17})
     assert error_of(result).startswith("Payload is unavailable")
     assert result.structured_content["error"]["code"] == "payload_unavailable"
     assert len(payload.docs("export-requests")) == 1  # the first call's
+    assert queued_jobs(redis, settings) == first
 
 
 def test_no_argument_chooses_a_project_the_caller_cannot_read(mcp_url, payload, redis):
@@ -303,4 +305,4 @@ def test_no_argument_chooses_a_project_the_caller_cannot_read(mcp_url, payload, 
         "field": "options.projectId",
     }
     assert payload.docs("export-requests") == []
-    assert queued_jobs(redis) == []
+    assert waiting_jobs(redis) == []

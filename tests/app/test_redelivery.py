@@ -8,7 +8,7 @@ import pytest
 from app.redelivery import LOST_IN_SERVICE, redeliver_lost
 from app.webhooks import CLAIM_PREFIX
 from tests.app.test_webhooks import admin_request, delivery, post
-from tests.conftest import queued_jobs, run_jobs
+from tests.conftest import run_jobs, waiting_jobs
 
 LONG_AGO = "2026-01-01T00:00:00.000Z"
 
@@ -42,7 +42,7 @@ def test_a_request_still_waiting_on_the_queue_is_left_alone(client, payload, red
     assert redis.get(f"{CLAIM_PREFIX}{doc['id']}:create") == job_id.encode()
     assert sweep_once(client) == []
     assert doc["status"] == "queued"
-    assert len(queued_jobs(redis)) == 1
+    assert len(waiting_jobs(redis)) == 1
 
 
 def test_a_request_claimed_but_never_queued_is_failed_with_a_sentence(client, payload, redis):
@@ -50,7 +50,7 @@ def test_a_request_claimed_but_never_queued_is_failed_with_a_sentence(client, pa
     redis.set(f"{CLAIM_PREFIX}{doc['id']}:create", "claimed")
     assert sweep_once(client) == []
     assert (doc["status"], doc["error"]) == ("failed", LOST_IN_SERVICE)
-    assert queued_jobs(redis) == []
+    assert waiting_jobs(redis) == []
 
 
 @pytest.mark.parametrize("fields", [{"updatedAt": "2999-01-01T00:00:00.000Z"}, {"jobId": "x1"}])
@@ -58,7 +58,7 @@ def test_recent_or_started_requests_are_not_touched(client, payload, redis, fiel
     doc = stranded(payload, **fields)
     assert sweep_once(client) == []
     assert doc["status"] == "queued"
-    assert queued_jobs(redis) == []
+    assert waiting_jobs(redis) == []
 
 
 def test_a_lost_rerun_is_queued_as_its_own_run(client, payload, worker, redis):

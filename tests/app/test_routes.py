@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from app.main import connect_redis, create_app
 from app.settings import Settings
 from jobs.state import JobStore
-from tests.conftest import EDITOR, GUEST, OUTSIDER, run_jobs
+from tests.conftest import EDITOR, GUEST, OUTSIDER, queued_jobs, run_jobs
 from tests.payload_stub import PayloadStub
 
 
@@ -113,20 +113,24 @@ def test_zip_export_bundles_project_and_scripts_with_a_manifest(client, payload,
         ),
     ],
 )
-def test_pdf_bodies_are_validated(client, payload, body, status, code, field):
+def test_pdf_bodies_are_validated(client, payload, redis, settings, body, status, code, field):
     response = submit(client, "project-pdf", body)
     assert response.status_code == status
     error = response.json()["error"]
     assert (error["code"], error["field"]) == (code, field)
     assert field in error["message"]
     assert payload.docs("export-requests") == []
+    assert queued_jobs(redis, settings) == []
 
 
-def test_zip_options_are_validated(client):
+def test_zip_options_are_validated(client, redis, settings):
     response = submit(client, "project-zip", {"projectId": 17, "includeMedia": "yes"})
+    assert response.status_code == 422
     assert response.json()["error"]["field"] == "includeMedia"
     response = submit(client, "project-zip", {"projectId": 17, "options": {"format": "rar"}})
+    assert response.status_code == 422
     assert response.json()["error"]["field"] == "options.format"
+    assert queued_jobs(redis, settings) == []
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"null"])
@@ -205,12 +209,13 @@ def test_a_payload_error_during_the_job_is_written_as_a_sentence(client, payload
     assert [d for d in payload.docs("media") if d.get("exportType")] == []
 
 
-def test_payload_unreachable_on_submit_is_a_503(client, payload):
+def test_payload_unreachable_on_submit_is_a_503(client, payload, redis, settings):
     client.get("/health")  # nothing cached that would hide the outage
     payload.down = True
     response = submit(client, "project-pdf", {"projectId": 17})
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "payload_unavailable"
+    assert queued_jobs(redis, settings) == []
 
 
 def test_redis_down_answers_503_at_once_and_creates_no_document(settings, payload):

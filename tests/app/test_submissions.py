@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from app.main import create_app
 from jobs.state import JobStatus
 from tests.app.test_webhooks import admin_request, delivery, post
-from tests.conftest import EDITOR, OUTSIDER, queued_jobs, run_jobs
+from tests.conftest import EDITOR, OUTSIDER, run_jobs, waiting_jobs
 from tests.payload_stub import PayloadStub
 
 PLUGIN_SRC = Path(__file__).resolve().parents[2] / "payload-plugin" / "src"
@@ -41,7 +41,7 @@ def test_a_webhook_request_whose_params_name_another_project_exports_nothing(
     assert "projectId is not an option of an export request" in answer["reason"]
     assert doc["status"] == "failed"
     assert doc["error"].startswith("the export request is not valid: projectId")
-    assert queued_jobs(redis) == []
+    assert waiting_jobs(redis) == []
     run_jobs(worker)
     assert [m for m in payload.docs("media") if m.get("exportOf") is not None] == []
 
@@ -53,7 +53,7 @@ def test_no_other_key_in_params_chooses_the_project_either(client, payload, redi
     answer = post(client, delivery(doc)).json()
     assert answer["queued"] is False
     assert doc["status"] == "failed" and "not a field" in doc["error"]
-    assert queued_jobs(redis) == []
+    assert waiting_jobs(redis) == []
 
 
 def test_a_webhook_request_exports_the_documents_own_project(client, payload, worker, redis):
@@ -83,7 +83,7 @@ def test_a_rest_body_never_names_a_project_the_caller_cannot_read(client, payloa
     )
     assert response.status_code == 404  # Payload hides what the editor may not read
     assert response.json()["error"]["code"] == "project_not_found"
-    assert queued_jobs(redis) == [] and payload.docs("export-requests") == []
+    assert waiting_jobs(redis) == [] and payload.docs("export-requests") == []
 
 
 def test_an_outsider_gets_nothing_through_rest(client, payload, redis):
@@ -95,7 +95,7 @@ def test_an_outsider_gets_nothing_through_rest(client, payload, redis):
         response = client.post(f"/exports/{kind}", json=body, headers={"Authorization": OUTSIDER})
         assert response.status_code == 404, kind
         assert response.json()["error"]["code"] == "project_not_found"
-    assert queued_jobs(redis) == [] and payload.docs("export-requests") == []
+    assert waiting_jobs(redis) == [] and payload.docs("export-requests") == []
 
 
 def burst(settings, redis, count: int, kind: str, **limits: int) -> list[int]:
@@ -117,7 +117,7 @@ def test_parallel_submissions_cannot_pass_the_per_person_cap(settings, redis, pa
     codes = burst(settings, redis, 30, "project-pdf", max_active_per_caller=10)
     assert codes.count(202) == 10, codes
     assert codes.count(429) == 20
-    assert len(queued_jobs(redis)) == 10
+    assert len(waiting_jobs(redis)) == 10
     assert len(payload.docs("export-requests")) == 10
 
 
@@ -125,7 +125,7 @@ def test_parallel_submissions_cannot_pass_the_queue_depth(settings, redis, paylo
     codes = burst(settings, redis, 20, "project-zip", max_queue_depth=5)
     assert codes.count(202) == 5, codes
     assert codes.count(429) == 15
-    assert len(queued_jobs(redis)) == 5
+    assert len(waiting_jobs(redis)) == 5
 
 
 def test_a_finished_or_cancelled_export_gives_its_place_back(client, payload, worker, settings):
@@ -168,4 +168,4 @@ def test_params_that_are_not_an_object_fail_the_request_with_the_field(client, p
         "failed",
         "the export request is not valid: params must be a JSON object",
     )
-    assert queued_jobs(redis) == []
+    assert waiting_jobs(redis) == []

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from app.settings import Settings
 from jobs.state import JobStore
 from jobs.video.engine.probe import probe_mp4
-from tests.conftest import EDITOR, OUTSIDER, run_jobs
+from tests.conftest import EDITOR, OUTSIDER, queued_jobs, run_jobs
 from tests.jobs.video.video_media import VideoFiles, video_files
 from tests.payload_stub import PayloadStub
 
@@ -145,11 +145,14 @@ def test_every_problem_is_a_422_naming_the_field(client, payload, ids, timeline,
     assert payload.docs("export-requests") == []
 
 
-def test_the_body_itself_is_checked_first(client, payload):
+def test_the_body_itself_is_checked_first(client, payload, redis, settings):
     response = post(client, {"projectId": 17})
+    assert response.status_code == 422
     assert response.json()["error"]["field"] == "preset"
     response = post(client, {"projectId": 17, "preset": "720p-h264", "timeline": [1]})
+    assert response.status_code == 422
     assert response.json()["error"]["field"] == "timeline"
+    assert queued_jobs(redis, settings) == []
 
 
 def test_callers_who_cannot_read_the_project_learn_nothing_of_its_media(client, payload, ids):

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.datastructures import Secret
 from starlette.testclient import TestClient
 
+from app.errors import APIError
 from app.main import create_app
-from app.webhooks import sign
+from app.webhooks import sign, verify_signature
 from tests.conftest import WEBHOOK_SECRET, run_jobs
 from tests.payload_stub import PayloadStub
 
@@ -101,6 +103,22 @@ def test_forged_and_stale_signatures_are_refused(client, payload, redis, kwargs,
     assert response.json()["error"]["code"] == "invalid_signature"
     assert fragment in response.json()["error"]["message"]
     assert redis.keys("rq:job:*") == []
+
+
+SIGNATURE_VECTORS = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "webhook-signatures.json").read_text()
+)["vectors"]
+
+
+@pytest.mark.parametrize("vector", SIGNATURE_VECTORS, ids=lambda v: v["secret"])
+def test_signatures_match_the_known_answers_the_plugin_is_tested_against(vector):
+    body = vector["body"].encode()
+    assert sign(vector["secret"], body, vector["t"]) == vector["header"]
+    later = vector["t"] + 10
+    secrets = ("some-other-secret-000", vector["secret"])
+    verify_signature(vector["header"], body, secrets, now=later)
+    with pytest.raises(APIError, match="does not match"):
+        verify_signature(vector["header"], body + b" ", secrets, now=later)
 
 
 def test_a_missing_signature_is_refused(client, payload):

@@ -47,9 +47,21 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     service_env: dict[str, str] = field(default_factory=dict)
     start_timeout_s: float = START_TIMEOUT_S
+    payload_env: dict[str, str] = field(default_factory=dict)  # e.g. PAYLOAD_ID_TYPE=uuid
 
-    def key(self, user: str) -> str:
-        return f"users API-Key {self.seed['users'][user]['apiKey']}"
+    def key(self, user: str, collection: str = "users") -> str:
+        return f"{collection} API-Key {self.seed[collection][user]['apiKey']}"
+
+    def login(self, user: str, collection: str = "users") -> str:
+        """A JWT from Payload's own `POST /api/<collection>/login`."""
+        account = self.seed[collection][user]
+        response = requests.post(
+            f"{self.payload_url}/api/{collection}/login",
+            json={"email": account["email"], "password": account["password"]},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["token"])
 
     def log(self, name: str) -> str:
         path = self.root / f"{name}.log"
@@ -82,6 +94,7 @@ class Stack:
             "EXPORT_SERVICE_URL": self.service_url,
             "EXPORT_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "PAYLOAD_SECRET": "e2e-payload-secret",
+            **self.payload_env,
         }
         argv, cwd, env = self.payload_process(env)
         self._spawn("payload", argv, env, cwd=cwd)
@@ -93,21 +106,40 @@ class Stack:
         self.seed = json.loads((data / "seed.json").read_text())
 
     def _start_service(self, port: int) -> None:
+        self.start_service(
+            port,
+            api_key=self.seed["users"]["service"]["apiKey"],
+            work=self.root / "work",
+            name="",
+        )
+
+    def start_service(
+        self, port: int, *, api_key: str, work: Path, name: str, **env_extra: str
+    ) -> str:
+        """A web process and a worker on `port`; `name` prefixes their logs (the first is "")."""
         assert self.redis is not None
-        temp = self.root / "work"
-        temp.mkdir()
+        work.mkdir()
         env = {
             **os.environ,
             "PAYLOAD_URL": self.payload_url,
-            "PAYLOAD_API_KEY": self.seed["users"]["service"]["apiKey"],
+            "PAYLOAD_API_KEY": api_key,
             "REDIS_URL": f"unix://{self.redis.socket_file}",
             "EXPORT_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "EXPORT_TEMP_DIR": str(temp),
-            "EXPORT_DATA_DIR": str(self.root / "data"),
+            "EXPORT_TEMP_DIR": str(work),
+            "EXPORT_DATA_DIR": str(self.root / f"{name}data"),
+            **env_extra,
         }
-        self.service_env = env
-        self.start_web()
-        self.start_worker("worker")
+        url = f"http://127.0.0.1:{port}"
+        if not name:  # the stack's own service: its web can be stopped and started again
+            self.service_env = env
+            self.start_web()
+            self.start_worker("worker")
+            return url
+        argv = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+        self._spawn(f"{name}web", [*argv, "--port", str(port)], env, cwd=self.root)
+        self._spawn(f"{name}worker", [sys.executable, "-m", "app.cli", "worker"], env, self.root)
+        self._wait_for(f"{name}web", lambda: _answers(f"{url}/health"))
+        return url
 
     def start_web(self) -> None:
         """The service's web process on its port; waits until it answers."""

@@ -9,7 +9,9 @@ import time
 from dataclasses import replace
 
 import pytest
+from starlette.testclient import TestClient
 
+from app.main import create_app
 from jobs import liveness, runner, runtime
 from jobs.liveness import Heartbeat, sweep
 from jobs.progress import WRITEBACK_PENDING_KEY
@@ -125,3 +127,39 @@ def test_a_worker_killed_mid_job_is_detected(settings, redis, payload, monkeypat
     failed = rt.store.get("job-k")
     assert failed.status is JobStatus.FAILED
     assert failed.error == "the worker stopped unexpectedly during bundling; nothing was uploaded"
+
+
+@pytest.mark.slow
+def test_the_web_process_fails_a_killed_workers_job_by_itself(
+    settings, redis, payload, monkeypatch
+):
+    """No one calls sweep(): the web app's own periodic sweeper notices the dead worker."""
+    fast = replace(settings, heartbeat_ttl_s=1, sweep_interval_s=0.2)
+    rt = runtime.build(fast, redis)
+    runtime.install(rt)
+    monkeypatch.setattr(runner, "builder_for", lambda export_type: _slow_build)
+    doc = payload.add("export-requests", {"type": "project-zip", "project": 17, "status": "queued"})
+    rt.store.create(
+        JobState(
+            job_id="job-s", type=ExportType.PROJECT_ZIP, project_id=17, request_doc_id=doc["id"]
+        )
+    )
+    child = multiprocessing.get_context("fork").Process(target=_run_in_child, args=("job-s",))
+    with TestClient(create_app(fast, redis=redis)):
+        child.start()
+        wait_until(lambda: rt.store.get("job-s").stage == "bundling")
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+        # within EXPORT_HEARTBEAT_TTL_S + EXPORT_SWEEP_INTERVAL_S (and some slack)
+        wait_until(lambda: rt.store.get("job-s").status is JobStatus.FAILED, timeout_s=5)
+    runtime.install(None)
+    expected = "the worker stopped unexpectedly during bundling; nothing was uploaded"
+    assert rt.store.get("job-s").error == expected
+    assert (doc["status"], doc["error"]) == ("failed", expected)
+
+
+def wait_until(predicate, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

@@ -12,21 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.fake_payload import FakePayload
 from jobs import queue
 from jobs.state import ExportType, JobState, JobStatus, JobStore
-from tests.payload_stub import SERVICE_KEY, PayloadStub, seed
+from tests.payload_stub import SERVICE_KEY
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def fake_payload():
-    stub = PayloadStub(None)
-    seed(stub)
-    fake = FakePayload(stub).start()
-    yield fake
-    fake.close()
 
 
 def wait_for(predicate, timeout_s: float = 20.0) -> None:
@@ -36,37 +26,51 @@ def wait_for(predicate, timeout_s: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def test_sigterm_fails_a_job_that_outlives_the_grace_period(
-    settings, redis, redis_server, fake_payload
-):
-    doc = fake_payload.stub.add(
-        "export-requests", {"type": "project-zip", "project": 17, "status": "queued"}
-    )
-    state = JobState(
-        job_id="slow-1", type=ExportType.PROJECT_ZIP, project_id=17, request_doc_id=doc["id"]
-    )
-    queue.submit(redis, settings, state)
+def start_worker(settings, redis_server, fake_payload, **env_extra: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "PAYLOAD_URL": fake_payload.url,
         "PAYLOAD_API_KEY": SERVICE_KEY,
         "REDIS_URL": f"unix://{redis_server.socket_file}",
-        "EXPORT_SHUTDOWN_GRACE_S": "1",
         "EXPORT_TEMP_DIR": str(settings.temp_dir),
         "PYTHONPATH": str(REPO),
         "LOG_FORMAT": "text",
+        **env_extra,
     }
-    worker = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "tests.jobs.slow_worker"], cwd=REPO, env=env, start_new_session=True
     )
-    store = JobStore(redis, ttl_s=60)
+
+
+def queue_zip(settings, redis, fake_payload, job_id: str) -> None:
+    doc = fake_payload.stub.add(
+        "export-requests", {"type": "project-zip", "project": 17, "status": "queued"}
+    )
+    state = JobState(
+        job_id=job_id, type=ExportType.PROJECT_ZIP, project_id=17, request_doc_id=doc["id"]
+    )
+    queue.submit(redis, settings, state)
+
+
+def sigterm_midway(worker: subprocess.Popen, store: JobStore, job_id: str) -> int:
+    """SIGTERM to the worker's whole group while the job is at work; its exit status."""
     try:
-        wait_for(lambda: store.get("slow-1").stage == "slow work")
+        wait_for(lambda: store.get(job_id).stage == "slow work")
         os.killpg(worker.pid, signal.SIGTERM)  # the whole group, as a PaaS does
-        assert worker.wait(timeout=30) == 0
+        return worker.wait(timeout=30)
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+@pytest.mark.slow
+def test_sigterm_fails_a_job_that_outlives_the_grace_period(
+    settings, redis, redis_server, fake_payload
+):
+    queue_zip(settings, redis, fake_payload, "slow-1")
+    worker = start_worker(settings, redis_server, fake_payload, EXPORT_SHUTDOWN_GRACE_S="1")
+    store = JobStore(redis, ttl_s=60)
+    assert sigterm_midway(worker, store, "slow-1") == 0
 
     finished = store.get("slow-1")
     assert finished.status is JobStatus.FAILED
@@ -74,4 +78,26 @@ def test_sigterm_fails_a_job_that_outlives_the_grace_period(
         "the worker was shut down and the export did not finish within the 1 s grace period"
     )
     assert fake_payload.stub.docs("export-requests")[0]["status"] == "failed"
+    assert list(settings.temp_dir.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_sigterm_lets_a_job_that_ends_inside_the_grace_period_finish(
+    settings, redis, redis_server, fake_payload
+):
+    queue_zip(settings, redis, fake_payload, "quick-1")
+    worker = start_worker(
+        settings, redis_server, fake_payload, EXPORT_SHUTDOWN_GRACE_S="20", SLOW_EXPORT_S="1.5"
+    )
+    store = JobStore(redis, ttl_s=60)
+    started = time.monotonic()
+    assert sigterm_midway(worker, store, "quick-1") == 0
+    assert time.monotonic() - started < 15  # it left once the job was done, not at the grace
+
+    finished = store.get("quick-1")
+    assert (finished.status, finished.error) == (JobStatus.SUCCEEDED, None)
+    [doc] = fake_payload.stub.docs("export-requests")
+    assert (doc["status"], doc["result"]) == ("succeeded", finished.result_media_id)
+    uploaded = fake_payload.stub.collections["media"][finished.result_media_id]
+    assert uploaded["mimeType"] == "application/zip"
     assert list(settings.temp_dir.iterdir()) == []

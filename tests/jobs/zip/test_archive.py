@@ -23,6 +23,7 @@ from jobs.zip.archive import (
     sha256_file,
     should_compress,
 )
+from tests.jobs.zip.zip_records import NotZip64, local_entry, zip64_end
 
 WHEN = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
 
@@ -83,7 +84,46 @@ def test_zip_stores_media_deflates_text_and_uses_zip64_for_streams(tmp_path: Pat
     assert b.compress_type == zipfile.ZIP_STORED
     assert a.date_time == (2026, 11, 25, 10, 30, 0)
     assert (a.external_attr >> 16) & 0o777 == 0o644
-    assert b"\x01\x00" in path.read_bytes()  # a ZIP64 extra field (header id 0x0001)
+
+
+def test_a_streamed_entry_carries_zip64_sizes_so_it_may_pass_4_gib(tmp_path: Path):
+    path = tmp_path / "out.zip"
+    with open_archive(path, "zip", mtime=WHEN) as archive:
+        archive.add_stream("b.png", iter([b"x" * 100, b"y" * 50]), size=None, mime_type="image/png")
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as zf:
+        entry = local_entry(data, zf.getinfo("b.png"))
+    assert entry.zip64_extra
+    assert entry.descriptor_sizes == (150, 150)
+
+
+def test_an_archive_past_the_zip64_limit_ends_with_zip64_end_records(tmp_path, monkeypatch):
+    # 4 GiB of test data is too slow; lowering zipfile's limit crosses it at 64 KiB instead.
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 64 * 1024)
+    path = tmp_path / "out.zip"
+    with open_archive(path, "zip", mtime=WHEN) as archive:
+        for n in range(3):
+            archive.add_bytes(f"{n}.bin", os.urandom(40_000), mime_type="video/mp4")
+        archive.add_stream("s.bin", chunked(os.urandom(40_000)), size=None, mime_type="video/mp4")
+    data = path.read_bytes()
+    end = zip64_end(data)
+    assert end.entries == 4
+    assert data[end.directory_offset : end.directory_offset + 4] == b"PK\x01\x02"
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+
+
+def test_the_zip64_reader_refuses_a_plain_zip(tmp_path: Path):
+    path = tmp_path / "plain.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a.txt", b"plain")
+        with zf.open("b.txt", "w") as out:
+            out.write(b"also plain")
+    data = path.read_bytes()
+    with pytest.raises(NotZip64, match="no ZIP64 end-of-central-directory locator"):
+        zip64_end(data)
+    with zipfile.ZipFile(path) as zf, pytest.raises(NotZip64, match="no data descriptor"):
+        local_entry(data, zf.getinfo("a.txt"))
 
 
 @pytest.mark.parametrize(
