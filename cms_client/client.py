@@ -33,9 +33,10 @@ from cms_client.errors import (
     CMSUnauthorized,
     CMSUnavailable,
     CMSValidationError,
+    cms_error_of,
     redact_url,
 )
-from cms_client.fetch import FetchPolicy, open_stream, origin_of
+from cms_client.fetch import FetchError, FetchPolicy, open_stream, origin_of
 
 logger = logging.getLogger(__name__)
 
@@ -204,23 +205,28 @@ class PayloadClient:
 
     @contextmanager
     def stream(self, url: str) -> Iterator[requests.Response]:
-        """Open a media URL as a stream, under the fetch policy. Close it by leaving the block."""
+        """Open a media URL as a stream, under the fetch policy. Close it by leaving the block.
+
+        A `FetchError` raised inside the block (by `iter_checked`, say) leaves it as the
+        `CMSError` it stands for.
+        """
         url = self.absolute_url(url)
         started = time.perf_counter()
         try:
             response = open_stream(
-                self.session,
                 url,
                 policy=self.fetch_policy,
                 headers_for=self._download_headers,
                 timeout=self.timeout,
             )
-        except CMSError as exc:
+        except FetchError as exc:
             self._observe("GET", "download", exc.status, started, error=type(exc).__name__)
-            raise
+            raise cms_error_of(exc) from exc
         with response:
             try:
                 yield response
+            except FetchError as exc:
+                raise cms_error_of(exc) from exc
             finally:
                 # urllib3 counts the bytes read off the wire (identity encoding: the file's).
                 received = int(getattr(response.raw, "tell", lambda: 0)() or 0)

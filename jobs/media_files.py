@@ -5,8 +5,9 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from cms_client import CMSError, DownloadResult, copy_to, iter_checked
+from cms_client import CMSError
 from cms_client.client import Doc
+from cms_client.fetch import DownloadResult, copy_to, iter_checked
 from jobs.context import ExportContext, ExportError
 from jobs.paths import safe_component
 
