@@ -37,7 +37,8 @@ from rq.timeouts import JobTimeoutException
 from app.settings import Limits
 from cms_client import CMSError, Doc, iter_checked
 from jobs.context import Artifact, ExportContext, ExportError
-from jobs.lexical.markdown import MediaUrl, Node, escape_text, is_lexical, lexical_markdown
+from jobs.lexical.markdown import MediaUrl, escape_text, is_lexical, lexical_markdown
+from jobs.lexical.walker import Node
 from jobs.media_files import media_label
 from jobs.paths import UniqueNames, safe_component, slugify
 from jobs.progress import Progress
