@@ -35,7 +35,7 @@ from app.webhooks import payload_ticket, payload_webhook
 from cms_client import PayloadClient
 from jobs import metrics as job_metrics
 from jobs.liveness import sweep
-from jobs.runtime import Runtime
+from jobs.runtime import Runtime, known_collections
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ def connect_redis(settings: Settings) -> Redis:
 
 
 def service_client(settings: Settings) -> PayloadClient:
+    job_metrics.register_collections(known_collections(settings))
     return PayloadClient(
         settings.payload_url,
         authorization=settings.service_authorization,
