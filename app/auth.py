@@ -3,8 +3,11 @@
 REST and MCP callers present their own Payload credentials (`<collection> API-Key <key>`,
 `JWT <token>` or `Bearer <token>`). The service asks Payload who they are and whether
 they can read the project *as themselves*, so Payload's access control is the only rule.
-Answers are cached in this process for `CACHE_TTL_S` under a hash of the header; the
-credentials themselves are never stored, logged or written to Redis.
+Approvals (who the caller is, that they may read a project) are cached in this process
+for EXPORT_AUTH_CACHE_TTL_S under a hash of the header, so revoking access takes effect
+within that time (0: ask Payload every time). Refusals are never cached: a caller who is
+refused now and granted access a moment later is let in at once. The credentials
+themselves are never stored, logged or written to Redis.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from app.errors import APIError
 from app.settings import Settings
 from cms_client import CMSForbidden, CMSNotFound, CMSUnauthorized, PayloadClient
 
-CACHE_TTL_S = 30.0
 CACHE_MAX_ENTRIES = 10_000
 
 _API_KEY = re.compile(r"^(?P<collection>[A-Za-z0-9_-]+) API-Key (?P<key>\S+)$")
@@ -54,7 +56,10 @@ class Caller:
 
 
 class _TTLCache:
-    def __init__(self) -> None:
+    """Approvals only; `put` with a TTL of 0 keeps nothing."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
         self._items: dict[tuple[str, ...], tuple[float, Any]] = {}
 
     def get(self, key: tuple[str, ...]) -> Any:
@@ -64,9 +69,11 @@ class _TTLCache:
         return hit[1]
 
     def put(self, key: tuple[str, ...], value: Any) -> None:
+        if self.ttl_s <= 0:
+            return
         if len(self._items) >= CACHE_MAX_ENTRIES:
             self._items.clear()
-        self._items[key] = (time.monotonic() + CACHE_TTL_S, value)
+        self._items[key] = (time.monotonic() + self.ttl_s, value)
 
 
 class Authenticator:
@@ -75,7 +82,7 @@ class Authenticator:
     def __init__(self, cms: PayloadClient, settings: Settings) -> None:
         self.cms = cms
         self.settings = settings
-        self._cache = _TTLCache()
+        self._cache = _TTLCache(settings.auth_cache_ttl_s)
 
     async def caller(self, conn: HTTPConnection) -> Caller:
         header = conn.headers.get("authorization", "").strip()

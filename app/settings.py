@@ -94,6 +94,7 @@ class Settings:
     templates_dir: Path | None = None
     http_connect_timeout_s: float = 5.0
     http_read_timeout_s: float = 60.0
+    auth_cache_ttl_s: float = 30.0
     job_ttl_s: int = 7 * 24 * 3600
     progress_writeback_interval_s: float = 1.0
     writeback_retry_delays_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -164,6 +165,7 @@ def load_settings(
         templates_dir=read("EXPORT_TEMPLATES_DIR", _existing_dir, None),
         http_connect_timeout_s=read("HTTP_CONNECT_TIMEOUT_S", _positive_float, 5.0),
         http_read_timeout_s=read("HTTP_READ_TIMEOUT_S", _positive_float, 60.0),
+        auth_cache_ttl_s=read("EXPORT_AUTH_CACHE_TTL_S", _non_negative_float, 30.0),
         job_ttl_s=read("EXPORT_JOB_TTL_S", _positive_int, 7 * 24 * 3600),
         queue_name=read("EXPORT_QUEUE", _slug, "exports"),
         shutdown_grace_s=read("EXPORT_SHUTDOWN_GRACE_S", _positive_float, 25.0),
@@ -264,6 +266,13 @@ def _positive_float(value: str) -> float:
     number = float(value)
     if number <= 0:
         raise ValueError("it must be a number above 0")
+    return number
+
+
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if number < 0:
+        raise ValueError("it must be a number, 0 or more")
     return number
 
 
