@@ -73,6 +73,7 @@ from starlette.types import Receive, Scope, Send
 from app.auth import Authenticator, Caller
 from app.errors import APIError, handlers
 from app.job_lookup import lookup_job
+from app.json_errors import JsonErrors
 from app.routes import authenticator_of, events_url, services_of
 from app.schemas import PdfExportRequest, VideoExportRequest, ZipExportRequest, parse_json_body
 from app.settings import Settings
@@ -385,7 +386,8 @@ class MCPEndpoint:
         authenticator: Authenticator = conn.app.state.auth
         scope[CALLER_SCOPE_KEY] = await authenticator.caller(conn)
         sessions: StreamableHTTPSessionManager = conn.app.state.mcp
-        await sessions.handle_request(scope, receive, send)
+        # The SDK's own refusals (content type, size, JSON-RPC) leave in the JSON error shape.
+        await sessions.handle_request(scope, receive, JsonErrors(send))
 
 
 routes = [Route("/mcp", MCPEndpoint(), name="mcp")]

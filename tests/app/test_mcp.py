@@ -212,6 +212,36 @@ def test_mcp_needs_credentials_payload_accepts(client, headers, sentence):
     assert response.headers["WWW-Authenticate"] == "API-Key, Bearer"
 
 
+MCP_ACCEPT = "application/json, text/event-stream"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "code", "words"),
+    [
+        ({"Content-Type": "text/plain"}, b"{}", 400, "unsupported_media_type", "Content-Type"),
+        ({"Content-Type": "application/json"}, b"x" * (5 * 1024 * 1024), 413,
+         "payload_too_large", "smaller"),
+        ({"Content-Type": "application/json"}, b"{not json", 400, "invalid_json", "Parse error"),
+        ({"Content-Type": "application/json", "Accept": "text/html"},
+         b'{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}', 406, "not_acceptable", "Accept"),
+        ({"Content-Type": "application/json"}, b"[1, 2]", 400, "invalid_request", "Validation"),
+    ],
+)  # fmt: skip
+def test_every_mcp_refusal_is_the_documented_json_error(client, headers, body, status, code, words):
+    all_headers = {"Authorization": EDITOR, "Accept": MCP_ACCEPT, **headers}
+    response = client.post("/mcp", content=body, headers=all_headers)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == code and words in error["message"], error
+
+
+def test_an_unsupported_method_on_mcp_is_the_documented_json_error(client):
+    response = client.put("/mcp", headers={"Authorization": EDITOR, "Accept": MCP_ACCEPT})
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
 def test_the_sdk_client_without_credentials_cannot_connect(mcp_url):
     async def connect() -> None:
         async with Client(mcp_url):
