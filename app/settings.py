@@ -221,6 +221,10 @@ def _video_services(read: _Reader) -> VideoServices:
 
 
 _MISSING = object()
+#: Variables whose values are never repeated in an error (or anywhere else).
+SECRET_VARIABLES = frozenset(
+    {"PAYLOAD_API_KEY", "EXPORT_WEBHOOK_SECRET", "VIDEO_SERVICES_TOKEN", "METRICS_TOKEN"}
+)
 
 
 class _Reader:
@@ -238,7 +242,17 @@ class _Reader:
         try:
             return cast(str(raw))
         except (ValueError, TypeError) as exc:
-            raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from exc
+            raise SettingsError(f"{_shown(name, str(raw))} is not valid: {exc}") from exc
+
+
+def _shown(name: str, raw: str) -> str:
+    """`NAME='value'` for an error, without a secret's value or a URL's password."""
+    if name in SECRET_VARIABLES:
+        return f"{name} (value not shown)"
+    parts = urlsplit(raw)
+    if parts.password is not None or parts.username is not None:
+        raw = raw.replace(parts.netloc, parts.netloc.rpartition("@")[2], 1)
+    return f"{name}={raw!r}"
 
 
 def _non_empty(value: str) -> str:
