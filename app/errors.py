@@ -77,10 +77,12 @@ async def api_error(request: Request, exc: Exception) -> Response:
 async def cms_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CMSError)
     if isinstance(exc, CMSUnavailable):
+        # Where Payload lives and what it said stay in the log, joined by the request id.
+        logger.warning("Payload unavailable on %s %s: %s", request.method, request.url.path, exc)
         return error_response(
             503,
             "payload_unavailable",
-            f"Payload is unavailable: {exc}",
+            "Payload is unavailable, nothing was queued; try again shortly",
             headers={"Retry-After": "30"},
         )
     if isinstance(exc, CMSUnauthorized):

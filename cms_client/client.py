@@ -268,8 +268,7 @@ class PayloadClient:
         except requests.RequestException as exc:
             self._observe(method, path, None, started, error=type(exc).__name__)
             raise CMSUnavailable(
-                f"Payload at {self.base_url} did not answer {method} {path}: "
-                f"{exc.__class__.__name__}",
+                f"Payload did not answer {method} {path}: {exc.__class__.__name__}",
                 url=url,
             ) from exc
         self._observe(method, path, response.status_code, started)
