@@ -3,7 +3,7 @@
     APIError(status, code, message, field=None)
     ├── raised by routes and helpers for input, auth and lookup failures
     └── mapped from the other boundaries by `handlers`:
-        CMSError (cms_client)      → 401/403/404/502/503 naming Payload
+        CMSError (cms_client)      → 401/403/404/422/502/503 naming Payload
         QuotaExceeded (jobs)       → 429 with Retry-After
         RedisError                 → 503 naming Redis
         HTTPException (Starlette)  → its status, as JSON
@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from cms_client import (
+    CMSDocumentTooDeep,
     CMSError,
     CMSForbidden,
     CMSNotFound,
@@ -91,6 +92,8 @@ async def cms_error(request: Request, exc: Exception) -> Response:
         return error_response(403, "forbidden", str(exc))
     if isinstance(exc, CMSNotFound):
         return error_response(404, "not_found", str(exc))
+    if isinstance(exc, CMSDocumentTooDeep):
+        return error_response(422, "document_too_deep", str(exc), field="projectId")
     return error_response(502, "payload_error", f"Payload gave an unexpected answer: {exc}")
 
 

@@ -3,6 +3,7 @@
 from cms_client.client import Doc, DocId, PayloadClient, api_key_authorization
 from cms_client.errors import (
     CMSBadResponse,
+    CMSDocumentTooDeep,
     CMSError,
     CMSForbidden,
     CMSNotFound,
@@ -16,6 +17,7 @@ from cms_client.fetch import DownloadResult, FetchPolicy, copy_to, iter_checked
 
 __all__ = [
     "CMSBadResponse",
+    "CMSDocumentTooDeep",
     "CMSError",
     "CMSForbidden",
     "CMSNotFound",

@@ -27,6 +27,7 @@ from requests_toolbelt.multipart.encoder import MultipartEncoder
 
 from cms_client.errors import (
     CMSBadResponse,
+    CMSDocumentTooDeep,
     CMSError,
     CMSForbidden,
     CMSNotFound,
@@ -37,6 +38,7 @@ from cms_client.errors import (
     redact_url,
 )
 from cms_client.fetch import FetchError, FetchPolicy, open_stream, origin_of
+from cms_client.json_depth import MAX_DOCUMENT_DEPTH, deep_path, deep_path_in_text, field_of
 
 logger = logging.getLogger(__name__)
 
@@ -301,6 +303,10 @@ def _json_or_raise(response: requests.Response, method: str, path: str) -> Doc:
         body = response.json()
     except ValueError:
         body = None
+    except RecursionError:
+        raise _too_deep(deep_path_in_text(response.text), method, path, response.url) from None
+    if (too_deep := deep_path(body)) is not None:
+        raise _too_deep(too_deep, method, path, response.url)
     if response.status_code >= 400:
         raise _error_for(response.status_code, body, method, path, response.url)
     if not isinstance(body, dict):
@@ -311,6 +317,18 @@ def _json_or_raise(response: requests.Response, method: str, path: str) -> Doc:
             url=response.url,
         )
     return cast(Doc, body)
+
+
+def _too_deep(where: list[str | int], method: str, path: str, url: str) -> CMSDocumentTooDeep:
+    field = field_of(where)
+    return CMSDocumentTooDeep(
+        f"Payload's answer to {method} {path} nests field '{field}' deeper than "
+        f"{MAX_DOCUMENT_DEPTH} levels, more than an export can read; simplify that field "
+        "(rich text with lists or quotes inside each other) and export again",
+        field=field,
+        limit=MAX_DOCUMENT_DEPTH,
+        url=url,
+    )
 
 
 def _error_for(status: int, body: Any, method: str, path: str, url: str) -> CMSError:

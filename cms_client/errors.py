@@ -7,6 +7,7 @@
     ├── CMSNotFound               404
     ├── CMSValidationError        400: Payload rejected the data (keeps its field errors)
     ├── CMSBadResponse            any other status, or a body that is not the JSON expected
+    │   └── CMSDocumentTooDeep    a document nested deeper than MAX_DOCUMENT_DEPTH levels
     └── FetchRefused              a download URL, redirect, address or size the policy refuses
         └── DownloadIncomplete    the bytes received differ from what was announced
 
@@ -69,6 +70,15 @@ class CMSValidationError(CMSError):
 
 class CMSBadResponse(CMSError):
     """Payload answered with an unexpected status or a body that is not the JSON expected."""
+
+
+class CMSDocumentTooDeep(CMSBadResponse):
+    """A document nests deeper than the service can read; `field` is where."""
+
+    def __init__(self, message: str, *, field: str, limit: int, url: str | None = None) -> None:
+        super().__init__(message, url=url)
+        self.field = field
+        self.limit = limit
 
 
 class FetchRefused(CMSError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -283,7 +284,13 @@ def _as_id(raw: str) -> int | str:
 
 
 def _json(status: int, body: Any) -> Reply:
-    return status, {"Content-Type": "application/json"}, json.dumps(body)
+    # Payload (Node) writes documents of any depth; so does the stub, for hostile ones.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 50_000))
+    try:
+        return status, {"Content-Type": "application/json"}, json.dumps(body)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 # -- sample content ------------------------------------------------------------------------

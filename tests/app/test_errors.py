@@ -53,3 +53,40 @@ def test_a_refused_media_url_never_repeats_its_password(client, payload, worker)
     state = client.get(f"/jobs/{job_id}", headers={"Authorization": EDITOR}).json()
     assert state["status"] == "failed" and "refused to fetch" in state["error"]
     assert "hunter2" not in state["error"] and "svc:" not in state["error"], state["error"]
+
+
+def nested_lists(levels: int) -> dict[str, object]:
+    node: dict[str, object] = {"type": "text", "text": "bottom", "version": 1}
+    for _ in range(levels):
+        item = {"type": "listitem", "children": [node], "version": 1}
+        node = {"type": "list", "listType": "bullet", "children": [item], "version": 1}
+    return {"root": {"type": "root", "children": [node], "version": 1}}
+
+
+def test_a_project_too_deep_to_read_is_a_422_naming_the_field_and_the_limit(client, payload):
+    payload.collections["projects"][17]["summary"] = nested_lists(2000)
+    response = submit(client, "project-pdf", {"projectId": 17})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "document_too_deep" and error["field"] == "projectId"
+    assert "field 'summary'" in error["message"] and "200 levels" in error["message"]
+    assert payload.docs("export-requests") == []
+
+
+def test_a_script_too_deep_to_read_fails_the_job_with_a_sentence(client, payload, worker):
+    script = payload.docs("scripts")[0]
+    script["body"] = nested_lists(2000)
+    job_id = submit(client, "project-pdf", {"projectId": 17}).json()["jobId"]
+    run_jobs(worker)
+    state = client.get(f"/jobs/{job_id}", headers={"Authorization": EDITOR}).json()
+    assert state["status"] == "failed"
+    assert "field 'body'" in state["error"] and "200 levels" in state["error"]
+    assert "nothing was uploaded" in state["error"] and "internal error" not in state["error"]
+
+
+def test_lists_nested_within_the_limit_still_export(client, payload, worker):
+    payload.collections["projects"][17]["summary"] = nested_lists(45)  # 180 JSON levels
+    job_id = submit(client, "project-pdf", {"projectId": 17}).json()["jobId"]
+    run_jobs(worker)
+    state = client.get(f"/jobs/{job_id}", headers={"Authorization": EDITOR}).json()
+    assert state["status"] == "succeeded", state["error"]
