@@ -21,6 +21,7 @@ from cms_client import CMSError, Doc
 from jobs import metrics as job_metrics
 from jobs import runtime as runtime_module
 from jobs.context import Artifact, ExportCancelled, ExportContext, ExportError
+from jobs.disk import disk_full_sentence, is_disk_full
 from jobs.liveness import Heartbeat
 from jobs.progress import Progress
 from jobs.state import ExportType, JobState
@@ -103,7 +104,7 @@ def _run(rt: runtime_module.Runtime, progress: Progress) -> Doc:
         )
         return _build_and_upload(ctx)
     except Exception as exc:
-        sentence = failure_sentence(exc, progress.state)
+        sentence = failure_sentence(exc, progress.state, workdir)
         progress.fail(sentence)
         logger.info(
             "job %s: failed: %s", job_id, sentence, extra={"duration": time.monotonic() - started}
@@ -150,8 +151,11 @@ def upload_artifact(ctx: ExportContext, artifact: Artifact) -> Doc:
     )
 
 
-def failure_sentence(exc: BaseException, state: JobState) -> str:
+def failure_sentence(exc: BaseException, state: JobState, workdir: Path | None = None) -> str:
     """What went wrong, in words a person can act on."""
+    if is_disk_full(exc):
+        logger.warning("job %s: the temp disk is full: %s", state.job_id, exc)
+        return disk_full_sentence(state.stage, workdir)
     if isinstance(exc, ExportError):
         return str(exc)
     if isinstance(exc, CMSError):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cms_client import Doc
+from jobs import disk
 from jobs.context import Artifact, ExportContext, ExportError
 from jobs.media_files import download_media
 from jobs.paths import slugify
@@ -23,7 +24,9 @@ def build(ctx: ExportContext) -> Artifact:
     scripts = fetch_scripts(ctx)
     media = project_media(project)
     inline = _inline_media(ctx, [project.get("summary"), *(s.get("body") for s in scripts)], media)
-    images = _download_images(ctx, project, media, options, inline)
+    wanted = _wanted_images(project, media, options, inline)
+    _check_free_disk(ctx, wanted)
+    images = _download_images(ctx, wanted)
     ctx.progress.report("rendering", 60)
     path = ctx.workdir / "brief.pdf"
     data = BriefData(
@@ -76,22 +79,31 @@ def upload_ids(bodies: list[Any]) -> set[Any]:
     return found
 
 
-def _download_images(
-    ctx: ExportContext,
-    project: Doc,
-    media: list[Doc],
-    options: BriefOptions,
-    inline: list[Doc],
-) -> dict[str, Path]:
-    """Download the images the brief shows: the cover, inline images, thumbnails if asked."""
+def _wanted_images(
+    project: Doc, media: list[Doc], options: BriefOptions, inline: list[Doc]
+) -> list[Doc]:
+    """The images the brief shows: the cover, inline images, thumbnails if asked."""
     cover = project.get("coverImage")
     cover_id = cover.get("id") if isinstance(cover, dict) else None
-    wanted = [
+    return [
         m
         for m in media
         if m.get("mimeType") in IMAGE_TYPES
         and (options.includeThumbnails or m.get("id") == cover_id)
     ] + [m for m in inline if m.get("mimeType") in IMAGE_TYPES]
+
+
+def _check_free_disk(ctx: ExportContext, wanted: list[Doc]) -> None:
+    """The images, and a PDF that embeds them again, must fit with the reserve left."""
+    image_bytes = sum(m.get("filesize") or 0 for m in wanted if isinstance(m.get("filesize"), int))
+    needed = 2 * image_bytes + disk.OVERHEAD_BYTES
+    free = disk.free_disk_bytes(ctx.workdir)
+    reserve = ctx.settings.limits.min_free_temp_bytes
+    disk.ensure_room("the PDF brief", needed=needed, free=free, reserve=reserve)
+
+
+def _download_images(ctx: ExportContext, wanted: list[Doc]) -> dict[str, Path]:
+    """Download the images the brief shows into the work folder."""
     images: dict[str, Path] = {}
     for index, item in enumerate(wanted):
         ctx.progress.report("fetching images", 10 + 45 * index / len(wanted))
