@@ -10,6 +10,7 @@ runner say "the temp disk is full" rather than "internal error".
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import shutil
 from pathlib import Path
@@ -68,10 +69,8 @@ def disk_full_sentence(stage: str | None, workdir: Path | None) -> str:
     """What a job that hit `ENOSPC` reports (with the space free now, when known)."""
     free = ""
     if workdir is not None:
-        try:
+        with contextlib.suppress(OSError):
             free = f" ({human_bytes(free_disk_bytes(workdir.parent))} free now)"
-        except OSError:
-            pass
     return (
         f"the temp disk is full: EXPORT_TEMP_DIR ran out of space while "
         f"{stage or 'starting'}{free}; nothing was uploaded; free some space or point "

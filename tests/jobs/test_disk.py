@@ -53,9 +53,9 @@ def test_a_pdf_brief_that_cannot_fit_fails_before_downloading(client, payload, w
 def test_a_video_that_cannot_fit_fails_before_downloading(
     client,
     payload,
-    ids,
+    ids,  # noqa: F811
     worker,
-    small_disk,  # noqa: F811
+    small_disk,
 ):
     for key in ("a", "b"):
         payload.collections["media"][ids[key]]["filesize"] = 40 * MB
