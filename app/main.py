@@ -33,6 +33,7 @@ from app.settings import Settings, SettingsError, load_settings
 from app.submissions import Services
 from app.webhooks import payload_ticket, payload_webhook
 from cms_client import PayloadClient
+from cms_client.client import pooled_session
 from jobs import metrics as job_metrics
 from jobs.liveness import sweep
 from jobs.runtime import Runtime, known_collections
@@ -78,6 +79,7 @@ def service_client(settings: Settings) -> PayloadClient:
         settings.payload_url,
         authorization=settings.service_authorization,
         timeout=(settings.http_connect_timeout_s, settings.http_read_timeout_s),
+        session=pooled_session(settings.payload_pool_size),
         allowed_media_origins=settings.allowed_media_origins,
         on_response=job_metrics.observe_payload_call,  # Payload latencies and errors
     )
@@ -107,7 +109,7 @@ def create_app(
         app.state.auth = Authenticator(cms, resolved)
         app.state.ticket_key = tickets.ticket_key(str(resolved.payload_api_key))
         redis_url = (resolved.redis_url if redis is None else redis_url_of(connection)) or ""
-        services.aredis = connect_async_redis(redis_url)
+        services.aredis = connect_async_redis(redis_url, pool_size=resolved.redis_pool_size)
         app.state.events = EventHub(redis_url)
         await app.state.events.start()
         sweeper = asyncio.create_task(sweep_forever(services.runtime), name="sweeper")
@@ -131,13 +133,21 @@ def create_app(
     )
 
 
-def connect_async_redis(url: str) -> aioredis.Redis:
-    """The event loop's own Redis client, for hot reads without a thread hop."""
-    return aioredis.Redis.from_url(
+def connect_async_redis(url: str, *, pool_size: int) -> aioredis.Redis:
+    """The event loop's own Redis client, for hot reads without a thread hop.
+
+    At most `pool_size` connections (REDIS_POOL_SIZE); a look-up beyond that waits for
+    one (up to REDIS_SOCKET_TIMEOUT_S) instead of failing, so a thousand watchers
+    connecting at once queue for a few milliseconds rather than being refused.
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=pool_size,
+        timeout=REDIS_SOCKET_TIMEOUT_S,
         socket_timeout=REDIS_SOCKET_TIMEOUT_S,
         socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 def redis_url_of(connection: Redis) -> str:

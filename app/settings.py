@@ -95,6 +95,8 @@ class Settings:
     http_connect_timeout_s: float = 5.0
     http_read_timeout_s: float = 60.0
     auth_cache_ttl_s: float = 30.0
+    redis_pool_size: int = 200
+    payload_pool_size: int = 40
     job_ttl_s: int = 7 * 24 * 3600
     progress_writeback_interval_s: float = 1.0
     writeback_retry_delays_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -166,6 +168,8 @@ def load_settings(
         http_connect_timeout_s=read("HTTP_CONNECT_TIMEOUT_S", _positive_float, 5.0),
         http_read_timeout_s=read("HTTP_READ_TIMEOUT_S", _positive_float, 60.0),
         auth_cache_ttl_s=read("EXPORT_AUTH_CACHE_TTL_S", _non_negative_float, 30.0),
+        redis_pool_size=read("REDIS_POOL_SIZE", _positive_int, 200),
+        payload_pool_size=read("PAYLOAD_POOL_SIZE", _positive_int, 40),
         job_ttl_s=read("EXPORT_JOB_TTL_S", _positive_int, 7 * 24 * 3600),
         queue_name=read("EXPORT_QUEUE", _slug, "exports"),
         shutdown_grace_s=read("EXPORT_SHUTDOWN_GRACE_S", _positive_float, 25.0),

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import requests
+import requests.adapters
 from requests_toolbelt.multipart.encoder import MultipartEncoder
 
 from cms_client.errors import (
@@ -397,6 +398,16 @@ def _where_params(where: Mapping[str, Any], prefix: str = "where") -> dict[str, 
         else:
             flat[name] = str(value).lower() if isinstance(value, bool) else str(value)
     return flat
+
+
+def pooled_session(size: int) -> requests.Session:
+    """A session keeping up to `size` connections to each host (requests keeps 10), for a
+    process whose threads call Payload at once (the web process's thread pool)."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def api_key_authorization(collection: str, api_key: str) -> str:

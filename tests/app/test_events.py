@@ -7,10 +7,11 @@ import contextlib
 import time
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from app import tickets
+from app import events, tickets
 from app.events import EventHub
 from tests.conftest import EDITOR, OUTSIDER, run_jobs
 
@@ -171,3 +172,25 @@ def test_watchers_of_many_jobs_connecting_at_once_all_hear_their_job(redis, sett
             await hub.stop()
 
     assert asyncio.run(scenario()) == [1] * 20
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [(RedisConnectionError("Too many connections"), 1013), (RuntimeError("boom"), 1011)],
+)
+def test_a_failing_look_up_closes_the_socket_with_a_code_not_a_crash(
+    client, monkeypatch, failure, code
+):
+    """The app's error handlers are WebSocket-safe: a close frame, never a dropped socket."""
+    accepted = submit_pdf(client)
+
+    async def failing(services, job_id):
+        raise failure
+
+    monkeypatch.setattr(events, "lookup_job", failing)
+    with (
+        client.websocket_connect(ws_path(accepted["eventsUrl"])) as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_json()
+    assert closed.value.code == code
