@@ -16,14 +16,22 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from app.errors import APIError
 from app.settings import Settings
-from cms_client import CMSForbidden, CMSNotFound, CMSUnauthorized, PayloadClient
+from cms_client import (
+    CMSError,
+    CMSForbidden,
+    CMSNotFound,
+    CMSUnauthorized,
+    CMSUnavailable,
+    CMSValidationError,
+    PayloadClient,
+)
 
 CACHE_MAX_ENTRIES = 10_000
 
@@ -97,13 +105,16 @@ class Authenticator:
             self._cache.put(key, cached)
         return Caller(user=cached, authorization=header, collection=collection)
 
-    async def require_project(self, caller: Caller, project_id: int | str) -> None:
-        """Raise 403/404 unless Payload lets this caller read the project."""
+    async def require_project(self, caller: Caller, project_id: int | str) -> int | str:
+        """Raise 403/404 unless Payload lets this caller read the project; its id as
+        Payload spells it (`"17"` asked of a Payload with numeric ids is 17)."""
         key = ("project", _digest(caller.authorization), str(project_id))
-        if self._cache.get(key):
-            return
-        await run_in_threadpool(self._read_project, caller, project_id)
-        self._cache.put(key, True)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cast(int | str, cached)
+        canonical = await run_in_threadpool(self._read_project, caller, project_id)
+        self._cache.put(key, canonical)
+        return canonical
 
     def _collection_of(self, header: str) -> str:
         if not header:
@@ -141,17 +152,18 @@ class Authenticator:
             )
         return user
 
-    def _read_project(self, caller: Caller, project_id: int | str) -> None:
+    def _read_project(self, caller: Caller, project_id: int | str) -> int | str:
         projects = self.settings.collections.projects
         try:
-            self.cms.as_caller(caller.authorization).get(projects, project_id, depth=0)
-        except CMSNotFound as exc:
-            raise APIError(
-                404,
-                "project_not_found",
-                f"project {project_id} does not exist or you cannot see it",
-                field="projectId",
-            ) from exc
+            doc = self.cms.as_caller(caller.authorization).get(projects, project_id, depth=0)
+        except (CMSNotFound, CMSValidationError) as exc:
+            raise _project_not_found(project_id) from exc
+        except CMSUnavailable as exc:
+            if exc.status is None or not self._payload_answers():
+                raise
+            # Payload is up and failed on this id alone: an id of a shape its database
+            # cannot look up ("abc" where ids are numbers). The caller's error, not an outage.
+            raise _project_not_found(project_id) from exc
         except CMSForbidden as exc:
             raise APIError(
                 403,
@@ -159,6 +171,25 @@ class Authenticator:
                 f"Payload does not let {caller.label} read project {project_id}",
                 field="projectId",
             ) from exc
+        canonical = doc.get("id")
+        return canonical if isinstance(canonical, int | str) else project_id
+
+    def _payload_answers(self) -> bool:
+        """Whether Payload answers the service's own request (it is not down)."""
+        try:
+            self.cms.me(self.settings.payload_auth_collection)
+        except CMSError:
+            return False
+        return True
+
+
+def _project_not_found(project_id: int | str) -> APIError:
+    return APIError(
+        404,
+        "project_not_found",
+        f"project {project_id} does not exist or you cannot see it",
+        field="projectId",
+    )
 
 
 def _digest(header: str) -> str:

@@ -435,7 +435,7 @@ async def _submit(
     args = _validate(arguments, tool.args)
     params = args.model_dump(exclude=set(WaitArgs.model_fields), exclude_none=True)
     project_id: int | str = params.pop("projectId")
-    await authenticator_of(request).require_project(caller, project_id)
+    project_id = await authenticator_of(request).require_project(caller, project_id)
     if isinstance(args, VideoArgs):  # as `app.routes.export_video`
         as_caller = services.cms.as_caller(caller.authorization)
         params = await run_in_threadpool(check_video_request, as_caller, services.settings, args)

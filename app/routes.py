@@ -67,7 +67,7 @@ async def _submit(request: Request, export_type: ExportType, model: type[BaseMod
     body = parse_json_body(await read_body(request), model)
     params = body.model_dump(exclude={"projectId"}, exclude_none=True)
     project_id: int | str = body.projectId  # type: ignore[attr-defined]
-    await authenticator_of(request).require_project(caller, project_id)
+    project_id = await authenticator_of(request).require_project(caller, project_id)
     state = await submit_export(services_of(request), caller, export_type, project_id, params)
     return accepted(request, state)
 
@@ -109,7 +109,7 @@ async def export_project_zip(request: Request) -> Response:
 async def export_video(request: Request) -> Response:
     caller = await authenticator_of(request).caller(request)
     body = parse_json_body(await read_body(request), VideoExportRequest)
-    await authenticator_of(request).require_project(caller, body.projectId)
+    body.projectId = await authenticator_of(request).require_project(caller, body.projectId)
     services = services_of(request)
     params = await run_in_threadpool(
         check_video_request, services.cms.as_caller(caller.authorization), services.settings, body

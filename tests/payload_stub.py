@@ -29,6 +29,15 @@ GUEST_KEY = "guest-key-0123456789"
 
 NOT_ALLOWED = {"errors": [{"message": "You are not allowed to perform this action."}]}
 NOT_FOUND = {"errors": [{"message": "Not Found"}]}
+INVALID_PROJECT = {
+    "errors": [
+        {
+            "name": "ValidationError",
+            "message": "The following field is invalid: project",
+            "data": {"errors": [{"path": "project", "message": "This relationship is invalid."}]},
+        }
+    ]
+}
 
 Reply = tuple[int, dict[str, str], str]
 
@@ -48,6 +57,9 @@ class PayloadStub:
     updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     next_id: int = 100
     down: bool = False
+    #: Like Payload on SQLite or Postgres: ids are numbers; a lookup by a non-numeric id
+    #: fails inside Payload (500) and a relationship to a numeric string is invalid (400).
+    numeric_ids: bool = False
 
     # -- seeding -------------------------------------------------------------------------
 
@@ -165,6 +177,8 @@ class PayloadStub:
         self, request: PreparedRequest, segments: list[str], query: dict[str, str], user: Any
     ) -> Reply:
         collection, raw_id = segments
+        if self.numeric_ids and not raw_id.isdigit():
+            return _json(500, {"errors": [{"message": "Something went wrong."}]})
         doc = self.collections.get(collection, {}).get(_as_id(raw_id))
         if doc is None:
             return _json(404, NOT_FOUND)
@@ -220,6 +234,8 @@ class PayloadStub:
         if collection == "media":
             return self._upload(request)
         data = json.loads(request.body or b"{}")
+        if self.numeric_ids and isinstance(data.get("project"), str):
+            return _json(400, INVALID_PROJECT)
         doc = self.add(collection, data)
         return _json(201, {"doc": doc, "message": f"{collection} successfully created."})
 
@@ -227,6 +243,8 @@ class PayloadStub:
         self, request: PreparedRequest, segments: list[str], query: dict[str, str], user: Any
     ) -> Reply:
         collection, raw_id = segments
+        if self.numeric_ids and not raw_id.isdigit():
+            return _json(500, {"errors": [{"message": "Something went wrong."}]})
         doc = self.collections.get(collection, {}).get(_as_id(raw_id))
         if doc is None:
             return _json(404, NOT_FOUND)
