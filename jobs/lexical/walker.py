@@ -57,11 +57,6 @@ class Walk(Generic[T, D]):
     def deeper(self) -> Walk[T, D]:
         return replace(self, depth=self.depth + 1)
 
-    @property
-    def exhausted(self) -> bool:
-        """Whether a handler should stop descending (and render text) rather than visit."""
-        return self.depth >= self.max_depth
-
 
 Handler = Callable[[Node, Walk[T, D]], T]
 
