@@ -143,7 +143,9 @@ def test_socket_handshake_urls_are_logged_without_their_ticket(
     from app.main import create_app
 
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, redis=redis), port=0, log_config=None, ws="websockets")
+        uvicorn.Config(
+            create_app(settings, redis=redis), port=0, log_config=None, ws="websockets-sansio"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
