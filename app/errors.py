@@ -3,27 +3,32 @@
     APIError(status, code, message, field=None)
     ├── raised by routes and helpers for input, auth and lookup failures
     └── mapped from the other boundaries by `handlers`:
-        CMSError (cms_client)      → 401/403/404/502/503 naming Payload
+        CMSError (cms_client)      → 401/403/404/422/502/503 naming Payload
         QuotaExceeded (jobs)       → 429 with Retry-After
         RedisError                 → 503 naming Redis
         HTTPException (Starlette)  → its status, as JSON
         anything else              → 500, logged with its traceback, never shown
 
-The body is always `{"error": {"code": …, "message": …, "field": …}}`.
+The body is always `{"error": {"code": …, "message": …, "field": …}}`. On a WebSocket
+there is no body to send: the same handlers close the socket with a code instead
+(`websocket_safe`): 1008 for a refusal, 1013 (try again later) for a dependency that is
+down, 1011 for anything else, so a socket never drops without a close frame.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
+from starlette.websockets import WebSocket, WebSocketState
 
 from cms_client import (
+    CMSDocumentTooDeep,
     CMSError,
     CMSForbidden,
     CMSNotFound,
@@ -77,10 +82,12 @@ async def api_error(request: Request, exc: Exception) -> Response:
 async def cms_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CMSError)
     if isinstance(exc, CMSUnavailable):
+        # Where Payload lives and what it said stay in the log, joined by the request id.
+        logger.warning("Payload unavailable on %s %s: %s", request.method, request.url.path, exc)
         return error_response(
             503,
             "payload_unavailable",
-            f"Payload is unavailable: {exc}",
+            "Payload is unavailable, nothing was queued; try again shortly",
             headers={"Retry-After": "30"},
         )
     if isinstance(exc, CMSUnauthorized):
@@ -89,6 +96,8 @@ async def cms_error(request: Request, exc: Exception) -> Response:
         return error_response(403, "forbidden", str(exc))
     if isinstance(exc, CMSNotFound):
         return error_response(404, "not_found", str(exc))
+    if isinstance(exc, CMSDocumentTooDeep):
+        return error_response(422, "document_too_deep", str(exc), field="projectId")
     return error_response(502, "payload_error", f"Payload gave an unexpected answer: {exc}")
 
 
@@ -134,11 +143,51 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_INTERNAL_ERROR = 1011
+CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_REASON_CHARS = 120  # a close frame's reason is at most 123 bytes
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def websocket_safe(handler: Handler) -> Callable[[HTTPConnection, Exception], Awaitable[Any]]:
+    """`handler` for HTTP; on a WebSocket, close it with the code the error stands for."""
+
+    async def handle(conn: HTTPConnection, exc: Exception) -> Response | None:
+        if conn.scope["type"] != "websocket":
+            assert isinstance(conn, Request)
+            return await handler(conn, exc)
+        assert isinstance(conn, WebSocket)
+        code, reason = close_for(exc)
+        if code == CLOSE_INTERNAL_ERROR:
+            logger.error("unhandled error on socket %s", conn.url.path, exc_info=exc)
+        else:
+            logger.warning("socket %s closed %d: %s", conn.url.path, code, reason)
+        if conn.application_state != WebSocketState.DISCONNECTED:
+            await conn.close(code, reason=reason[:CLOSE_REASON_CHARS])
+        return None
+
+    return handle
+
+
+def close_for(exc: Exception) -> tuple[int, str]:
+    """The WebSocket close code and reason an error stands for."""
+    if isinstance(exc, APIError):
+        return CLOSE_POLICY_VIOLATION, exc.message[:CLOSE_REASON_CHARS]
+    if isinstance(exc, RedisError | CMSUnavailable):
+        return CLOSE_TRY_AGAIN_LATER, "a dependency is unavailable; reconnect shortly"
+    return CLOSE_INTERNAL_ERROR, "the service failed unexpectedly; reconnect shortly"
+
+
 handlers = {
-    APIError: api_error,
-    CMSError: cms_error,
-    RedisError: redis_error,
-    QuotaExceeded: quota_exceeded,
-    HTTPException: http_exception,
-    Exception: unexpected,
+    kind: websocket_safe(handler)
+    for kind, handler in {
+        APIError: api_error,
+        CMSError: cms_error,
+        RedisError: redis_error,
+        QuotaExceeded: quota_exceeded,
+        HTTPException: http_exception,
+        Exception: unexpected,
+    }.items()
 }

@@ -31,7 +31,7 @@ from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from app import tickets
-from app.errors import APIError
+from app.errors import APIError, close_for
 from app.job_lookup import lookup_job
 from jobs import connection as redis_connection
 from jobs.state import EVENTS_PREFIX, TERMINAL_STATUSES, event_of
@@ -182,6 +182,13 @@ async def job_events(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_POLICY_VIOLATION, reason=exc.message[:120])
     except WebSocketDisconnect:
         pass
+    except Exception as exc:
+        # A socket always gets a close frame: the error handlers answer HTTP only.
+        code, reason = close_for(exc)
+        log = logger.warning if code == CLOSE_TRY_AGAIN_LATER else logger.error
+        log("job %s: watcher closed with %d: %r", job_id, code, exc, extra={"jobId": job_id})
+        with contextlib.suppress(RuntimeError):  # the client may be gone already
+            await websocket.close(code, reason=reason)
 
 
 async def _authorize(websocket: WebSocket, job_id: str) -> None:

@@ -10,8 +10,10 @@
 - `log_context(job_id=…, project_id=…)` (the runner) and `RequestIdMiddleware` (the web
   app) set context variables every line logged inside them carries.
 - `Redactor` is the second line of defence for secrets: whatever a module logs, the
-  `Authorization` schemes (`API-Key …`, `Bearer …`, `JWT …`) and the configured secrets
-  are replaced with `[redacted]` before a line is written.
+  `Authorization` schemes (`API-Key …`, `Bearer …`, `JWT …`), credentials in URLs (the
+  WebSocket `ticket=` query that uvicorn logs with every handshake, signatures, and
+  `user:password@`) and the configured secrets are replaced with `[redacted]` before a
+  line is written.
 - A record's `duration` (seconds) comes from `extra={"duration": …}`.
 """
 
@@ -39,6 +41,13 @@ REDACTED = "[redacted]"
 #: An incoming X-Request-ID is kept only if it looks like an id, not like an injection.
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 _CREDENTIALS = re.compile(r"\b(API-Key|Bearer|JWT)(\s+)[^\s\"',;]+", re.IGNORECASE)
+#: Query parameters that carry a credential in a URL (socket tickets, signed URLs).
+_SECRET_PARAMS = re.compile(
+    r"([?&](?:ticket|token|access_token|signature|sig|x-amz-signature|key)=)[^&#\s\"']+",
+    re.IGNORECASE,
+)
+#: `user:password@` in any URL.
+_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s\"']+@", re.IGNORECASE)
 _OUR_HANDLER = "export-service"
 
 job_id_var: ContextVar[str | None] = ContextVar("job_id", default=None)
@@ -81,6 +90,8 @@ class Redactor(logging.Filter):
 
     def redact(self, text: str) -> str:
         text = _CREDENTIALS.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+        text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+        text = _USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
         return text

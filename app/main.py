@@ -33,9 +33,11 @@ from app.settings import Settings, SettingsError, load_settings
 from app.submissions import Services
 from app.webhooks import payload_ticket, payload_webhook
 from cms_client import PayloadClient
+from cms_client.client import pooled_session
 from jobs import connection as redis_connection
 from jobs import metrics as job_metrics
 from jobs.liveness import sweep
+from jobs.runtime import known_collections
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +66,12 @@ def connect_redis(settings: Settings) -> Redis:
 
 
 def service_client(settings: Settings) -> PayloadClient:
+    job_metrics.register_collections(known_collections(settings))
     return PayloadClient(
         settings.payload_url,
         authorization=settings.service_authorization,
         timeout=(settings.http_connect_timeout_s, settings.http_read_timeout_s),
+        session=pooled_session(settings.payload_pool_size),
         allowed_media_origins=settings.allowed_media_origins,
         on_response=job_metrics.observe_payload_call,  # Payload latencies and errors
     )
@@ -98,7 +102,7 @@ def create_app(
         app.state.auth = auth
         app.state.ticket_key = tickets.ticket_key(str(resolved.payload_api_key))
         redis_url = (resolved.redis_url if redis is None else redis_url_of(connection)) or ""
-        services.aredis = connect_async_redis(redis_url)
+        services.aredis = connect_async_redis(redis_url, pool_size=resolved.redis_pool_size)
         app.state.events = EventHub(redis_url)
         await app.state.events.start()
         sweeper = asyncio.create_task(sweep_forever(services), name="sweeper")
@@ -122,9 +126,10 @@ def create_app(
     )
 
 
-def connect_async_redis(url: str) -> aioredis.Redis:
-    """The event loop's own Redis client, for hot reads without a thread hop."""
-    return redis_connection.connect_async(url)
+def connect_async_redis(url: str, *, pool_size: int) -> aioredis.Redis:
+    """The event loop's own Redis client, for hot reads without a thread hop (at most
+    `pool_size` connections, REDIS_POOL_SIZE; a look-up beyond waits for one)."""
+    return redis_connection.connect_async(url, pool_size=pool_size)
 
 
 def redis_url_of(connection: Redis) -> str:

@@ -72,6 +72,7 @@ from starlette.types import Receive, Scope, Send
 from app.auth import Authenticator, Caller
 from app.errors import APIError, handlers
 from app.job_lookup import lookup_job
+from app.json_errors import JsonErrors
 from app.schemas import validate_body
 from app.settings import Settings
 from app.submissions import Requester, Services, Submission, submit
@@ -360,7 +361,8 @@ class MCPEndpoint:
         authenticator: Authenticator = conn.app.state.auth
         scope[CALLER_SCOPE_KEY] = await authenticator.caller(conn)
         sessions: StreamableHTTPSessionManager = conn.app.state.mcp
-        await sessions.handle_request(scope, receive, send)
+        # The SDK's own refusals (content type, size, JSON-RPC) leave in the JSON error shape.
+        await sessions.handle_request(scope, receive, JsonErrors(send))
 
 
 routes = [Route("/mcp", MCPEndpoint(), name="mcp")]

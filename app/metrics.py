@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 HTTP_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 UNMATCHED_ROUTE = "<unmatched>"
+#: Methods counted by name; anything else a client sends is `OTHER`, never a new series.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "OTHER"
 
 HTTP_REQUESTS = Counter(
     "export_http_requests", "HTTP requests answered", ["method", "route", "status"]
@@ -68,8 +71,9 @@ def observe_request(scope: Scope, status: int, seconds: float) -> None:
     """
     # The router records the matched route in the (shared) scope.
     route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
-    HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-    HTTP_LATENCY.labels(scope["method"], route).observe(seconds)
+    method = scope["method"] if scope["method"] in KNOWN_METHODS else OTHER_METHOD
+    HTTP_REQUESTS.labels(method, route, str(status)).inc()
+    HTTP_LATENCY.labels(method, route).observe(seconds)
 
 
 class QueueCollector(Collector):

@@ -102,6 +102,9 @@ class Settings:
     payload_locales: tuple[str, ...] = ()
     http_connect_timeout_s: float = 5.0
     http_read_timeout_s: float = 60.0
+    auth_cache_ttl_s: float = 30.0
+    redis_pool_size: int = 200
+    payload_pool_size: int = 40
     job_ttl_s: int = 7 * 24 * 3600
     progress_writeback_interval_s: float = 1.0
     writeback_retry_delays_s: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -183,6 +186,9 @@ def load_settings(
         payload_locales=read("PAYLOAD_LOCALES", _locales, ()),
         http_connect_timeout_s=read("HTTP_CONNECT_TIMEOUT_S", _positive_float, 5.0),
         http_read_timeout_s=read("HTTP_READ_TIMEOUT_S", _positive_float, 60.0),
+        auth_cache_ttl_s=read("EXPORT_AUTH_CACHE_TTL_S", _non_negative_float, 30.0),
+        redis_pool_size=read("REDIS_POOL_SIZE", _positive_int, 200),
+        payload_pool_size=read("PAYLOAD_POOL_SIZE", _positive_int, 40),
         job_ttl_s=read("EXPORT_JOB_TTL_S", _positive_int, 7 * 24 * 3600),
         queue_name=read("EXPORT_QUEUE", _slug, "exports"),
         fast_queue=read("EXPORT_QUEUE_FAST", _slug, "exports-fast"),
@@ -289,6 +295,10 @@ def _video_services(read: _Reader) -> VideoServices:
 
 
 _MISSING = object()
+#: Variables whose values are never repeated in an error (or anywhere else).
+SECRET_VARIABLES = frozenset(
+    {"PAYLOAD_API_KEY", "EXPORT_WEBHOOK_SECRET", "VIDEO_SERVICES_TOKEN", "METRICS_TOKEN"}
+)
 
 
 class _Reader:
@@ -306,7 +316,17 @@ class _Reader:
         try:
             return cast(str(raw))
         except (ValueError, TypeError) as exc:
-            raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from exc
+            raise SettingsError(f"{_shown(name, str(raw))} is not valid: {exc}") from exc
+
+
+def _shown(name: str, raw: str) -> str:
+    """`NAME='value'` for an error, without a secret's value or a URL's password."""
+    if name in SECRET_VARIABLES:
+        return f"{name} (value not shown)"
+    parts = urlsplit(raw)
+    if parts.password is not None or parts.username is not None:
+        raw = raw.replace(parts.netloc, parts.netloc.rpartition("@")[2], 1)
+    return f"{name}={raw!r}"
 
 
 def _non_empty(value: str) -> str:
@@ -334,6 +354,13 @@ def _positive_float(value: str) -> float:
     number = float(value)
     if number <= 0:
         raise ValueError("it must be a number above 0")
+    return number
+
+
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if number < 0:
+        raise ValueError("it must be a number, 0 or more")
     return number
 
 

@@ -144,7 +144,7 @@ async def accept(services: Services, submission: Submission) -> JobState:
     """Steps 1–3: the job a valid, authorised request asks for, not yet recorded anywhere."""
     kind, requester = submission.kind, submission.requester
     request: ExportRequest = validate_body(submission.request_body(), kind.request)
-    reader = await _authorise(services, requester, request.projectId)
+    reader, request.projectId = await _authorise(services, requester, request.projectId)
     params = await run_in_threadpool(_params_of, kind, reader, services.settings, request)
     return JobState(
         job_id=new_job_id(),
@@ -159,20 +159,21 @@ async def accept(services: Services, submission: Submission) -> JobState:
 
 async def _authorise(
     services: Services, requester: Requester, project_id: int | str
-) -> PayloadClient:
-    """Refuse unless the person may read the project; the client to read it as them."""
+) -> tuple[PayloadClient, int | str]:
+    """Refuse unless the person may read the project: the client to read it as them, and
+    the project's id as Payload spells it (`"17"` is 17 where ids are numbers)."""
     if requester.caller is not None:
         assert services.auth is not None, "a web process authenticates callers"
-        await services.auth.require_project(requester.caller, project_id)
-        return services.cms.as_caller(requester.caller.authorization)
-    await run_in_threadpool(_require_project_exists, services, project_id)
-    return services.cms
+        canonical = await services.auth.require_project(requester.caller, project_id)
+        return services.cms.as_caller(requester.caller.authorization), canonical
+    canonical = await run_in_threadpool(_require_project_exists, services, project_id)
+    return services.cms, canonical
 
 
-def _require_project_exists(services: Services, project_id: int | str) -> None:
+def _require_project_exists(services: Services, project_id: int | str) -> int | str:
     projects = services.settings.collections.projects
     try:
-        services.cms.get(projects, project_id, depth=0)
+        doc = services.cms.get(projects, project_id, depth=0)
     except CMSNotFound as exc:
         raise APIError(
             404,
@@ -181,6 +182,8 @@ def _require_project_exists(services: Services, project_id: int | str) -> None:
             "(or PAYLOAD_API_KEY may not read it)",
             field="projectId",
         ) from exc
+    found = doc.get("id")
+    return found if isinstance(found, int | str) else project_id
 
 
 def _params_of(

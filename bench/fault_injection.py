@@ -1,6 +1,6 @@
 """Fault injection: exports keep their promises through killed workers and a Redis restart.
 
-    .venv/bin/python bench/fault_injection.py [--exports 500] [--workers 2]
+    .venv/bin/python bench/fault_injection.py [--exports 500] [--workers 2] [--phases ...]
 
 Loopback only, bounded in time. Starts a stub Payload over HTTP, a Redis server with an
 append-only file, the web process and N workers; submits the exports over REST; while they
@@ -13,6 +13,14 @@ Then it checks every export request document in Payload:
 - every `succeeded` document has exactly one valid result file (ZIP opens, PDF parses);
 - failed: at most MAX_FAILED_PER_FAULT per fault injected (the jobs the faults hit), and at
   least one succeeded. Each figure is printed beside its target; a missed target exits 1.
+
+Two more phases, each on a fresh stack:
+
+- parallel burst: one caller sends BURST_SIZE submissions at once with no worker running;
+  prints how many were accepted beside EXPORT_MAX_ACTIVE_PER_CALLER (the cap);
+- disk full: the workers' EXPORT_TEMP_DIR is a DISK_FULL_TMPFS_BYTES tmpfs (needs root to
+  mount; skipped with the reason otherwise); prints how many exports failed for disk with
+  a clear sentence, and how many failed with "internal error" (the promise: none).
 """
 
 from __future__ import annotations
@@ -45,6 +53,11 @@ from tests.payload_stub import EDITOR_KEY, SERVICE_KEY, PayloadStub, auth_header
 
 RUN_LIMIT_S = 600
 TERMINAL = {"succeeded", "failed"}
+BURST_SIZE = 50
+BURST_CAP = 10
+DISK_FULL_EXPORTS = 20
+DISK_FULL_TMPFS_BYTES = 8 * 1024 * 1024
+DISK_SENTENCES = ("needs about", "the temp disk is full")
 
 
 def free_port() -> int:
@@ -299,69 +312,87 @@ def verify(stub: PayloadStub, accepted: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--exports", type=int, default=500)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--logs", type=Path, help="copy the processes' logs to this folder")
-    args = parser.parse_args()
+def base_env(fake: FakePayload, redis: RedisServer, temp: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PAYLOAD_URL": fake.url,
+        "PAYLOAD_API_KEY": SERVICE_KEY,
+        "REDIS_URL": redis.url,
+        "PORT": str(free_port()),
+        "EXPORT_TEMP_DIR": str(temp),
+        "EXPORT_MAX_QUEUE_DEPTH": "100000",
+        "EXPORT_MAX_ACTIVE_PER_CALLER": "100000",
+        "EXPORT_HEARTBEAT_TTL_S": "6",
+        "EXPORT_SWEEP_INTERVAL_S": "3",
+        "PYTHONPATH": str(REPO),
+    }
+
+
+class Stack:
+    """A stub Payload, a Redis and the service, in a temporary folder, for one phase."""
+
+    def __init__(self, root: Path, workers: int, **env: str) -> None:
+        self.root = root
+        self.stub = PayloadStub(None)
+        seed(self.stub)
+        self.fake = FakePayload(self.stub).start()
+        self.redis = RedisServer(root)
+        self.redis.start()
+        self.env = {**base_env(self.fake, self.redis, root), **env}
+        self.service = Service(self.env, workers, root)
+        self.service.wait_ready()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.service.port}"
+
+    def wait_terminal(self, accepted: int, limit_s: float) -> None:
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            docs = documents(self.stub, self.fake.lock)
+            if len(docs) >= accepted and all(d.get("status") in TERMINAL for d in docs):
+                return
+            time.sleep(0.5)
+
+    def close(self, logs: Path | None = None) -> None:
+        self.service.stop()
+        self.redis.stop()
+        self.fake.close()
+        if logs:
+            logs.mkdir(parents=True, exist_ok=True)
+            for log in self.root.glob("*.log"):
+                shutil.copy(log, logs / log.name)
+
+
+def fault_phase(args: argparse.Namespace) -> bool:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="export-faults-") as tmp:
-        root = Path(tmp)
-        stub = PayloadStub(None)
-        seed(stub)
-        fake = FakePayload(stub).start()
-        redis = RedisServer(root)
-        redis.start()
-        env = {
-            **os.environ,
-            "PAYLOAD_URL": fake.url,
-            "PAYLOAD_API_KEY": SERVICE_KEY,
-            "REDIS_URL": redis.url,
-            "PORT": str(free_port()),
-            "EXPORT_TEMP_DIR": str(root),
-            "EXPORT_MAX_QUEUE_DEPTH": "100000",
-            "EXPORT_MAX_ACTIVE_PER_CALLER": "100000",
-            "EXPORT_HEARTBEAT_TTL_S": "6",
-            "EXPORT_SWEEP_INTERVAL_S": "3",
-            "PYTHONPATH": str(REPO),
-        }
-        service = Service(env, args.workers, root)
+        stack = Stack(Path(tmp), args.workers)
         stop = threading.Event()
         injected: list[str] = []
         try:
-            service.wait_ready()
             injector = threading.Thread(
                 target=lambda: injected.extend(
-                    faults(stub, fake.lock, service, redis, args.exports, stop)
+                    faults(
+                        stack.stub, stack.fake.lock, stack.service, stack.redis, args.exports, stop
+                    )
                 ),
                 daemon=True,
             )
             injector.start()
-            accepted = submit_all(f"http://127.0.0.1:{service.port}", args.exports)
-            deadline = started + RUN_LIMIT_S
-            while time.monotonic() < deadline:
-                docs = documents(stub, fake.lock)
-                if len(docs) >= len(accepted) and all(d.get("status") in TERMINAL for d in docs):
-                    break
-                time.sleep(0.5)
+            accepted = submit_all(stack.base, args.exports)
+            stack.wait_terminal(len(accepted), started + RUN_LIMIT_S - time.monotonic())
             stop.set()
             injector.join(timeout=5)
-            with fake.lock:
-                report = verify(stub, accepted)
+            with stack.fake.lock:
+                report = verify(stack.stub, accepted)
         finally:
             stop.set()
-            service.stop()
-            redis.stop()
-            fake.close()
-            if args.logs:
-                args.logs.mkdir(parents=True, exist_ok=True)
-                for log in root.glob("*.log"):
-                    shutil.copy(log, args.logs / log.name)
+            stack.close(args.logs)
     elapsed = time.monotonic() - started
-    print(f"faults: {'; '.join(injected) or 'none'} (worker restarts: {service.restarts})")
+    print(f"faults: {'; '.join(injected) or 'none'} (worker restarts: {stack.service.restarts})")
     print(f"({report['accepted']} accepted submissions, {elapsed:.0f} s)")
-    return 0 if print_against_targets(report, faults_injected=len(injected)) else 1
+    return print_against_targets(report, faults_injected=len(injected))
 
 
 #: A killed worker fails the job in its hands, a Redis restart the odd write in flight. More
@@ -386,6 +417,108 @@ def print_against_targets(report: dict[str, Any], *, faults_injected: int) -> bo
     for reason, count in report["reasons"].most_common():
         print(f"  {count:4d} × {reason}")
     return all(met for *_, met in checks)
+
+
+def burst_phase() -> bool:
+    """One caller, BURST_SIZE parallel submissions, no worker: accepted vs the cap."""
+    with tempfile.TemporaryDirectory(prefix="export-burst-") as tmp:
+        stack = Stack(Path(tmp), 0, EXPORT_MAX_ACTIVE_PER_CALLER=str(BURST_CAP))
+        try:
+            statuses = burst(stack.base, BURST_SIZE)
+        finally:
+            stack.close()
+    counts = collections.Counter(statuses)
+    accepted, refused = counts.pop(202, 0), counts.pop(429, 0)
+    other = ", ".join(f"{n} × {status}" for status, n in sorted(counts.items())) or "none"
+    print(
+        f"burst: {BURST_SIZE} parallel submissions by one caller: {accepted} accepted "
+        f"(cap EXPORT_MAX_ACTIVE_PER_CALLER={BURST_CAP}), {refused} refused with 429, "
+        f"other answers: {other}"
+    )
+    return accepted <= BURST_CAP and not counts
+
+
+def burst(base: str, count: int) -> list[int]:
+    barrier = threading.Barrier(count)
+
+    def one(n: int) -> int:
+        barrier.wait()
+        response = requests.post(
+            f"{base}/exports/project-zip",
+            json={"projectId": 17},
+            headers={"Authorization": auth_header(EDITOR_KEY)},
+            timeout=30,
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def disk_full_phase(workers: int) -> bool:
+    """Exports on a tiny temp disk: each fails with a sentence about the disk, none internal."""
+    with tempfile.TemporaryDirectory(prefix="export-disk-") as tmp:
+        root, small = Path(tmp), Path(tmp) / "small-temp"
+        small.mkdir()
+        reason = mount_tmpfs(small, DISK_FULL_TMPFS_BYTES)
+        if reason:
+            print(f"disk full: skipped ({reason})")
+            return True
+        try:
+            stack = Stack(root, workers, EXPORT_TEMP_DIR=str(small))
+            try:
+                accepted = submit_all(stack.base, DISK_FULL_EXPORTS)
+                stack.wait_terminal(len(accepted), RUN_LIMIT_S / 2)
+                docs = documents(stack.stub, stack.fake.lock)
+            finally:
+                stack.close()
+        finally:
+            subprocess.run(["umount", str(small)], check=False)
+    failed = [str(d.get("error") or "") for d in docs if d.get("status") == "failed"]
+    for_disk = [e for e in failed if any(s in e for s in DISK_SENTENCES)]
+    internal = [e for e in failed if "internal error" in e]
+    print(
+        f"disk full: {len(docs)} exports on a {DISK_FULL_TMPFS_BYTES // 2**20} MB "
+        f"EXPORT_TEMP_DIR: {len(for_disk)} failed for disk with a clear sentence, "
+        f"{len(internal)} internal errors, "
+        f"{sum(d.get('status') == 'succeeded' for d in docs)} succeeded"
+    )
+    if for_disk:
+        print(f"  e.g. {for_disk[0]}")
+    return not internal and len(for_disk) + len(internal) == len(failed)
+
+
+def mount_tmpfs(folder: Path, size: int) -> str | None:
+    """Mount a size-limited tmpfs on `folder`; the reason it could not be, or None."""
+    if os.geteuid() != 0:
+        return "mounting a small tmpfs needs root"
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return None if result.returncode == 0 else f"mount failed: {result.stderr.strip()}"
+
+
+PHASES = ("faults", "burst", "disk")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--exports", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--logs", type=Path, help="copy the processes' logs to this folder")
+    parser.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES))
+    args = parser.parse_args()
+    ok = True
+    if "faults" in args.phases:
+        ok = fault_phase(args) and ok
+    if "burst" in args.phases:
+        ok = burst_phase() and ok
+    if "disk" in args.phases:
+        ok = disk_full_phase(args.workers) and ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from cms_client.client import Doc, DocId, PayloadClient, api_key_authorization
 from cms_client.errors import (
     CMSBadResponse,
+    CMSDocumentTooDeep,
     CMSError,
     CMSForbidden,
     CMSNotFound,
@@ -23,6 +24,7 @@ __all__ = [
     "FOREIGN_UPLOAD_TEXT",
     "PUBLISHED",
     "CMSBadResponse",
+    "CMSDocumentTooDeep",
     "CMSError",
     "CMSForbidden",
     "CMSNotFound",

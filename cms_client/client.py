@@ -23,19 +23,23 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import requests
+import requests.adapters
 from requests_toolbelt.multipart.encoder import MultipartEncoder
 
 from cms_client.errors import (
     CMSBadResponse,
+    CMSDocumentTooDeep,
     CMSError,
     CMSForbidden,
     CMSNotFound,
     CMSUnauthorized,
     CMSUnavailable,
     CMSValidationError,
+    cms_error_of,
     redact_url,
 )
-from cms_client.fetch import FetchPolicy, open_stream, origin_of
+from cms_client.fetch import FetchError, FetchPolicy, open_stream, origin_of
+from cms_client.json_depth import MAX_DOCUMENT_DEPTH, deep_path, deep_path_in_text, field_of
 from cms_client.reading import PUBLISHED, Reading
 
 logger = logging.getLogger(__name__)
@@ -217,23 +221,28 @@ class PayloadClient:
 
     @contextmanager
     def stream(self, url: str) -> Iterator[requests.Response]:
-        """Open a media URL as a stream, under the fetch policy. Close it by leaving the block."""
+        """Open a media URL as a stream, under the fetch policy. Close it by leaving the block.
+
+        A `FetchError` raised inside the block (by `iter_checked`, say) leaves it as the
+        `CMSError` it stands for.
+        """
         url = self.absolute_url(url)
         started = time.perf_counter()
         try:
             response = open_stream(
-                self.session,
                 url,
                 policy=self.fetch_policy,
                 headers_for=self._download_headers,
                 timeout=self.timeout,
             )
-        except CMSError as exc:
+        except FetchError as exc:
             self._observe("GET", "download", exc.status, started, error=type(exc).__name__)
-            raise
+            raise cms_error_of(exc) from exc
         with response:
             try:
                 yield response
+            except FetchError as exc:
+                raise cms_error_of(exc) from exc
             finally:
                 # urllib3 counts the bytes read off the wire (identity encoding: the file's).
                 received = int(getattr(response.raw, "tell", lambda: 0)() or 0)
@@ -275,8 +284,7 @@ class PayloadClient:
         except requests.RequestException as exc:
             self._observe(method, path, None, started, error=type(exc).__name__)
             raise CMSUnavailable(
-                f"Payload at {self.base_url} did not answer {method} {path}: "
-                f"{exc.__class__.__name__}",
+                f"Payload did not answer {method} {path}: {exc.__class__.__name__}",
                 url=url,
             ) from exc
         self._observe(method, path, response.status_code, started)
@@ -309,6 +317,10 @@ def _json_or_raise(response: requests.Response, method: str, path: str) -> Doc:
         body = response.json()
     except ValueError:
         body = None
+    except RecursionError:
+        raise _too_deep(deep_path_in_text(response.text), method, path, response.url) from None
+    if (too_deep := deep_path(body)) is not None:
+        raise _too_deep(too_deep, method, path, response.url)
     if response.status_code >= 400:
         raise _error_for(response.status_code, body, method, path, response.url)
     if not isinstance(body, dict):
@@ -319,6 +331,18 @@ def _json_or_raise(response: requests.Response, method: str, path: str) -> Doc:
             url=response.url,
         )
     return cast(Doc, body)
+
+
+def _too_deep(where: list[str | int], method: str, path: str, url: str) -> CMSDocumentTooDeep:
+    field = field_of(where)
+    return CMSDocumentTooDeep(
+        f"Payload's answer to {method} {path} nests field '{field}' deeper than "
+        f"{MAX_DOCUMENT_DEPTH} levels, more than an export can read; simplify that field "
+        "(rich text with lists or quotes inside each other) and export again",
+        field=field,
+        limit=MAX_DOCUMENT_DEPTH,
+        url=url,
+    )
 
 
 def _error_for(status: int, body: Any, method: str, path: str, url: str) -> CMSError:
@@ -387,6 +411,16 @@ def _where_params(where: Mapping[str, Any], prefix: str = "where") -> dict[str, 
         else:
             flat[name] = str(value).lower() if isinstance(value, bool) else str(value)
     return flat
+
+
+def pooled_session(size: int) -> requests.Session:
+    """A session keeping up to `size` connections to each host (requests keeps 10), for a
+    process whose threads call Payload at once (the web process's thread pool)."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def api_key_authorization(collection: str, api_key: str) -> str:

@@ -7,8 +7,12 @@
     ├── CMSNotFound               404
     ├── CMSValidationError        400: Payload rejected the data (keeps its field errors)
     ├── CMSBadResponse            any other status, or a body that is not the JSON expected
-    └── FetchRefused              a download URL, redirect or size the policy does not allow
+    │   └── CMSDocumentTooDeep    a document nested deeper than MAX_DOCUMENT_DEPTH levels
+    └── FetchRefused              a download URL, redirect, address or size the policy refuses
         └── DownloadIncomplete    the bytes received differ from what was announced
+
+`cms_client.fetch` raises its own `FetchError` tree; `PayloadClient.stream` maps it onto
+this one `from exc` (`cms_error_of`).
 
 Each carries the HTTP status (if any), the URL without its query string and Payload's own
 message, so a job can tell a person exactly what happened.
@@ -16,13 +20,8 @@ message, so a job can tell a person exactly what happened.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
-
-def redact_url(url: str) -> str:
-    """The URL without query or fragment: signed URLs carry secrets there."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+from cms_client.fetch import FetchError, FetchFailed, Incomplete
+from cms_client.fetch import redact_url as redact_url  # one redaction, shared
 
 
 class CMSError(Exception):
@@ -73,9 +72,36 @@ class CMSBadResponse(CMSError):
     """Payload answered with an unexpected status or a body that is not the JSON expected."""
 
 
+class CMSDocumentTooDeep(CMSBadResponse):
+    """A document nests deeper than the service can read; `field` is where."""
+
+    def __init__(self, message: str, *, field: str, limit: int, url: str | None = None) -> None:
+        super().__init__(message, url=url)
+        self.field = field
+        self.limit = limit
+
+
 class FetchRefused(CMSError):
     """A download was refused by the fetch policy (origin, scheme, address, size)."""
 
 
 class DownloadIncomplete(FetchRefused):
     """The bytes received differ from what the CMS or the server announced."""
+
+
+def cms_error_of(exc: FetchError) -> CMSError:
+    """The `CMSError` a guarded download's failure stands for, keeping its sentence."""
+    kind: type[CMSError]
+    if isinstance(exc, Incomplete):
+        kind = DownloadIncomplete
+    elif isinstance(exc, FetchFailed):
+        kind = _failed_kind(exc.status)
+    else:
+        kind = FetchRefused
+    return kind(exc.message, status=exc.status, url=exc.url)
+
+
+def _failed_kind(status: int | None) -> type[CMSError]:
+    if status is None or status >= 500:
+        return CMSUnavailable
+    return CMSNotFound if status == 404 else CMSError

@@ -97,11 +97,23 @@ def connect(url: str, *, patient: bool = False, **options: Any) -> Redis:
     return client
 
 
-def connect_async(url: str, **options: Any) -> aioredis.Redis:
-    """An asyncio client (the web's hot reads and its pub/sub for live progress)."""
+def connect_async(url: str, *, pool_size: int | None = None, **options: Any) -> aioredis.Redis:
+    """An asyncio client (the web's hot reads and its pub/sub for live progress).
+
+    With `pool_size` (REDIS_POOL_SIZE) at most that many connections: a look-up beyond that
+    waits for one (up to the socket timeout) instead of failing, so a thousand watchers
+    connecting at once queue for a few milliseconds rather than being refused.
+    """
     options = {**DEFAULT_OPTIONS, **options}
+    if pool_size is not None:
+        options["max_connections"] = pool_size
     if not is_sentinel(url):
-        return aioredis.Redis.from_url(url, retry=_retry(AsyncRetry, url), **options)
+        if pool_size is None:
+            return aioredis.Redis.from_url(url, retry=_retry(AsyncRetry, url), **options)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, timeout=options.get("socket_timeout"), **options
+        )
+        return aioredis.Redis(connection_pool=pool, retry=_retry(AsyncRetry, url))
     target = parse_sentinel_url(url)
     sentinel = AsyncSentinel(list(target.sentinels), **_sentinel_options(options))  # type: ignore[no-untyped-call]
     client: aioredis.Redis = sentinel.master_for(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from cms_client import CMSError, DownloadResult, Media, copy_to, iter_checked
+from cms_client import CMSError, Media
+from cms_client.fetch import DownloadResult, copy_to, iter_checked
 from jobs.context import ExportContext
 from jobs.errors import ExportError
 from jobs.paths import safe_component

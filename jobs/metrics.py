@@ -21,6 +21,7 @@ values to files there and `app.metrics` adds them up at scrape time (docs/deploy
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from prometheus_client import Counter, Histogram
 
@@ -68,15 +69,30 @@ PAYLOAD_ERRORS = Counter(
 )
 
 _ID = re.compile(r"^(?!me$)[^/]+$")
+#: Label values come only from sets the service defines, never from a request: a
+#: caller's made-up auth collection must not mint a series (`register_collections`).
+_known_collections: frozenset[str] = frozenset(
+    {"projects", "scripts", "media", "export-requests", "users"}
+)
+OTHER_COLLECTION = ":collection"
+
+
+def register_collections(slugs: Iterable[str]) -> None:
+    """The collection slugs this deployment talks to (settings), the only ones labelled."""
+    global _known_collections
+    _known_collections = _known_collections | frozenset(slugs)
 
 
 def payload_route(path: str) -> str:
-    """`/projects/17` → `/projects/:id`: a label with few values, whatever the ids."""
+    """`/projects/17` → `/projects/:id`: a label with few values, whatever the ids or input."""
     if path == "download":
         return path
     parts = [p for p in path.split("/") if p]
-    templated = [parts[0], *(":id" if _ID.match(p) else p for p in parts[1:])] if parts else []
-    return "/" + "/".join(templated)
+    if not parts:
+        return "/"
+    collection = parts[0] if parts[0] in _known_collections else OTHER_COLLECTION
+    rest = [":id" if _ID.match(p) else p for p in parts[1:]]
+    return "/" + "/".join([collection, *rest])
 
 
 def observe_payload_call(call: PayloadCall) -> None:

@@ -12,6 +12,7 @@ import itertools
 import re
 import unicodedata
 from collections.abc import Iterator
+from urllib.parse import unquote
 
 #: Longest component, in UTF-8 bytes: most file systems stop at 255.
 MAX_COMPONENT_BYTES = 180
@@ -21,26 +22,42 @@ MAX_EXTENSION_CHARS = 10
 _FORBIDDEN = re.compile(r'[\x00-\x1f\x7f-\x9f<>:"/\\|?*]')
 # Bidirectional overrides and isolates can make `gpj.exe` read as `exe.jpg`.
 _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Windows device names, with or without an extension, in any case: COM0–9 and LPT0–9
+# including the superscript digits Windows also accepts, and the console devices.
+_DEVICE_DIGITS = "0123456789\u00b9\u00b2\u00b3"
 _RESERVED = {
-    "con", "prn", "aux", "nul",
-    *(f"com{i}" for i in range(1, 10)),
-    *(f"lpt{i}" for i in range(1, 10)),
+    "con", "prn", "aux", "nul", "conin$", "conout$", "clock$",
+    *(f"com{d}" for d in _DEVICE_DIGITS),
+    *(f"lpt{d}" for d in _DEVICE_DIGITS),
 }  # fmt: skip
+#: Percent-escapes are decoded this many times at most (`%252F` → `%2F` → `/`).
+MAX_UNQUOTE_ROUNDS = 4
 
 
 def safe_component(name: str, *, fallback: str = "untitled") -> str:
     """One path component: no separators, control or reserved characters, bounded length.
 
+    Percent-escapes are decoded first (a name that decodes to `../` is treated as one).
     Unicode letters are kept (NFC-normalised); leading and trailing dots and spaces are
     removed so that `..`, hidden files and names Windows cannot open cannot appear.
     """
-    name = unicodedata.normalize("NFC", name)
+    name = unicodedata.normalize("NFC", _unquoted(name))
     name = _BIDI.sub("", name)
     name = _FORBIDDEN.sub("_", name)
     name = re.sub(r"\s+", " ", name).strip(" .")
     if name.split(".", 1)[0].rstrip(" ").lower() in _RESERVED:
         name = f"_{name}"
     return _shorten(name, MAX_COMPONENT_BYTES) or fallback
+
+
+def _unquoted(name: str) -> str:
+    """`name` with percent-escapes decoded until none is left, so `..%2F` is seen as `../`."""
+    for _ in range(MAX_UNQUOTE_ROUNDS):
+        decoded = unquote(name)
+        if decoded == name:
+            break
+        name = decoded
+    return name
 
 
 def _shorten(name: str, max_bytes: int) -> str:
@@ -64,7 +81,7 @@ def safe_path(path: str, *, fallback: str = "untitled") -> str:
     Back-slashes count as separators; empty, `.` and `..` parts are dropped, so the
     result never leaves the archive's root (`../../etc/passwd` becomes `etc/passwd`).
     """
-    parts = [p for p in re.split(r"[/\\]+", path) if p.strip(" .")]
+    parts = [p for p in re.split(r"[/\\]+", _unquoted(path)) if p.strip(" .")]
     safe = [safe_component(p) for p in parts]
     return "/".join(safe) or fallback
 

@@ -28,6 +28,7 @@ from jobs import metrics as job_metrics
 from jobs import runtime as runtime_module
 from jobs import timings as stages
 from jobs.context import Artifact, ExportContext
+from jobs.disk import disk_full_sentence, is_disk_full
 from jobs.errors import ExportCancelled, ExportError, ExportInterrupted
 from jobs.kinds import kind_of
 from jobs.liveness import Heartbeat
@@ -130,7 +131,7 @@ def _run(rt: runtime_module.Runtime, progress: Progress) -> tuple[Doc, bool]:
         )
         return _build_and_upload(ctx)
     except Exception as exc:
-        sentence = failure_sentence(exc, progress.state)
+        sentence = failure_sentence(exc, progress.state, workdir)
         status = exc.status if isinstance(exc, ExportInterrupted) else JobStatus.FAILED
         progress.fail(sentence, status=status)
         logger.info(
@@ -199,8 +200,11 @@ def upload_artifact(
     )
 
 
-def failure_sentence(exc: BaseException, state: JobState) -> str:
+def failure_sentence(exc: BaseException, state: JobState, workdir: Path | None = None) -> str:
     """What went wrong, in words a person can act on."""
+    if is_disk_full(exc):
+        logger.warning("job %s: the temp disk is full: %s", state.job_id, exc)
+        return disk_full_sentence(state.stage, workdir)
     if isinstance(exc, ExportError):
         return str(exc)
     if isinstance(exc, CMSError):

@@ -29,6 +29,7 @@ _current: Runtime | None = None
 
 
 def build(settings: Settings, redis: Redis) -> Runtime:
+    job_metrics.register_collections(known_collections(settings))
     cms = PayloadClient(
         settings.payload_url,
         authorization=settings.service_authorization,
@@ -42,6 +43,12 @@ def build(settings: Settings, redis: Redis) -> Runtime:
         store=JobStore(redis, ttl_s=settings.job_ttl_s),
         cms=cms,
     )
+
+
+def known_collections(settings: Settings) -> tuple[str, ...]:
+    """The collection slugs this deployment's metrics may name (jobs/metrics.py)."""
+    c = settings.collections
+    return (c.projects, c.scripts, c.media, c.export_requests, settings.payload_auth_collection)
 
 
 def install(runtime: Runtime | None) -> None:

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from bench.fake_payload import FakePayload
+from cms_client import fetch
 from jobs import runtime
 from jobs.timings import StageTimer
 from tests.payload_stub import (
@@ -33,6 +34,21 @@ EDITOR = auth_header(EDITOR_KEY)
 OUTSIDER = auth_header(OUTSIDER_KEY)
 GUEST = auth_header(GUEST_KEY)
 WEBHOOK_SECRET = "test-webhook-secret-0001"
+
+
+@pytest.fixture(autouse=True)
+def test_names_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`*.test` hosts (RFC 6761) resolve to a documentation address, as a DNS would.
+
+    Downloads connect to the address their check resolved (cms_client.fetch), so stubbed
+    hosts need one; `responses` answers before any socket is opened.
+    """
+    real = fetch.resolve_host
+
+    def resolve(host: str) -> list[str]:
+        return ["192.0.2.10"] if host.endswith(".test") else real(host)
+
+    monkeypatch.setattr(fetch, "resolve_host", resolve)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -28,6 +29,15 @@ GUEST_KEY = "guest-key-0123456789"
 
 NOT_ALLOWED = {"errors": [{"message": "You are not allowed to perform this action."}]}
 NOT_FOUND = {"errors": [{"message": "Not Found"}]}
+INVALID_PROJECT = {
+    "errors": [
+        {
+            "name": "ValidationError",
+            "message": "The following field is invalid: project",
+            "data": {"errors": [{"path": "project", "message": "This relationship is invalid."}]},
+        }
+    ]
+}
 
 Reply = tuple[int, dict[str, str], str]
 
@@ -55,6 +65,9 @@ class PayloadStub:
     updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     next_id: int = 100
     down: bool = False
+    #: Like Payload on SQLite or Postgres: ids are numbers; a lookup by a non-numeric id
+    #: fails inside Payload (500) and a relationship to a numeric string is invalid (400).
+    numeric_ids: bool = False
 
     # -- seeding -------------------------------------------------------------------------
 
@@ -172,6 +185,8 @@ class PayloadStub:
         self, request: PreparedRequest, segments: list[str], query: dict[str, str], user: Any
     ) -> Reply:
         collection, raw_id = segments
+        if self.numeric_ids and not raw_id.isdigit():
+            return _json(500, {"errors": [{"message": "Something went wrong."}]})
         doc = self.collections.get(collection, {}).get(_as_id(raw_id))
         if doc is None:
             return _json(404, NOT_FOUND)
@@ -236,6 +251,8 @@ class PayloadStub:
         if collection == "media":
             return self._upload(request)
         data = json.loads(request.body or b"{}")
+        if self.numeric_ids and isinstance(data.get("project"), str):
+            return _json(400, INVALID_PROJECT)
         doc = self.add(collection, data)
         return _json(201, {"doc": doc, "message": f"{collection} successfully created."})
 
@@ -243,6 +260,8 @@ class PayloadStub:
         self, request: PreparedRequest, segments: list[str], query: dict[str, str], user: Any
     ) -> Reply:
         collection, raw_id = segments
+        if self.numeric_ids and not raw_id.isdigit():
+            return _json(500, {"errors": [{"message": "Something went wrong."}]})
         doc = self.collections.get(collection, {}).get(_as_id(raw_id))
         if doc is None:
             return _json(404, NOT_FOUND)
@@ -323,7 +342,13 @@ def _as_id(raw: str) -> int | str:
 
 
 def _json(status: int, body: Any) -> Reply:
-    return status, {"Content-Type": "application/json"}, json.dumps(body)
+    # Payload (Node) writes documents of any depth; so does the stub, for hostile ones.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 50_000))
+    try:
+        return status, {"Content-Type": "application/json"}, json.dumps(body)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 # -- sample content ------------------------------------------------------------------------

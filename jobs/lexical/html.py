@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +27,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
+
+from jobs.lexical.walker import MAX_DEPTH, Handler, Mode, Node, Walk, children, node_text
 
 FONTS_DIR = Path(__file__).resolve().parents[2] / "templates" / "fonts"
 BASE_FONT_FILE = "DejaVuSans.ttf"
@@ -56,7 +58,6 @@ _INVISIBLE = frozenset({0x200D, 0xFE0E, 0xFE0F, 0x20E3})
 _SKIN_TONES = range(0x1F3FB, 0x1F400)
 _TAGS = range(0xE0000, 0xE0080)
 _REGIONAL = range(0x1F1E6, 0x1F200)
-_MAX_DEPTH = 60
 
 
 # --------------------------------------------------------------------------- #
@@ -240,17 +241,11 @@ class ImageRef:
 ImageSource = Callable[[str], "ImageRef | None"]
 
 
-@dataclass(frozen=True)
-class _Ctx:
-    image_src: ImageSource
-    depth: int = 0
-
-    def deeper(self) -> _Ctx:
-        return _Ctx(self.image_src, self.depth + 1)
-
-
 def _no_images(_key: str) -> ImageRef | None:
     return None
+
+
+_Walk = Walk[Markup, ImageSource]
 
 
 def lexical_html(document: object, *, image_src: ImageSource = _no_images) -> Markup:
@@ -267,7 +262,8 @@ def lexical_html(document: object, *, image_src: ImageSource = _no_images) -> Ma
     root = document.get("root") if isinstance(document, Mapping) else None
     if not isinstance(root, Mapping):
         return Markup(f'<p class="rt-unknown">{text_html(_json_text(document))}</p>')
-    return Markup("").join(_blocks(_children(root), _Ctx(image_src)))
+    walk: _Walk = Walk(_MODES, image_src)
+    return _blocks(children(root), walk)
 
 
 def _plain_paragraphs(text: str) -> Markup:
@@ -280,43 +276,33 @@ def _plain_paragraphs(text: str) -> Markup:
     )
 
 
-def _children(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    kids = node.get("children")
-    if not isinstance(kids, list):
-        return []
-    return [k for k in kids if isinstance(k, Mapping)]
+def _blocks(nodes: Iterable[Node], walk: _Walk) -> Markup:
+    return Markup("").join(walk.visit(node, "block") for node in nodes)
 
 
-def _blocks(nodes: Iterable[Mapping[str, Any]], ctx: _Ctx) -> Iterator[Markup]:
-    for node in nodes:
-        yield _block(node, ctx)
+def _inline_all(nodes: Iterable[Node], walk: _Walk) -> Markup:
+    return Markup("").join(walk.visit(node, "inline") for node in nodes)
 
 
-def _inline_all(nodes: Iterable[Mapping[str, Any]], ctx: _Ctx) -> Markup:
-    return Markup("").join(_inline(node, ctx) for node in nodes)
-
-
-def _block(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
-    if ctx.depth > _MAX_DEPTH:
-        return Markup("<p>{}</p>").format(text_html(_node_text(node)))
-    handler = _BLOCK_HANDLERS.get(str(node.get("type")))
-    if handler is not None:
-        return handler(node, ctx.deeper())
+def _other_block(node: Node, walk: _Walk) -> Markup:
     if node.get("type") in _INLINE_HANDLERS:
-        return Markup("<p>{}</p>").format(_inline(node, ctx))
-    return _unknown(node, ctx, block=True)
+        return Markup("<p>{}</p>").format(walk.visit(node, "inline"))
+    return _unknown(node, walk, block=True)
 
 
-def _inline(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
-    if ctx.depth > _MAX_DEPTH:
-        return text_html(_node_text(node))
-    handler = _INLINE_HANDLERS.get(str(node.get("type")))
-    if handler is not None:
-        return handler(node, ctx.deeper())
+def _other_inline(node: Node, walk: _Walk) -> Markup:
     if node.get("type") in _BLOCK_HANDLERS:
         # A block inside a paragraph (lists in table cells, say): keep its text.
         return text_html(_node_text(node))
-    return _unknown(node, ctx, block=False)
+    return _unknown(node, walk, block=False)
+
+
+def _flat_block(node: Node) -> Markup:
+    return Markup("<p>{}</p>").format(text_html(_node_text(node)))
+
+
+def _flat_inline(node: Node) -> Markup:
+    return text_html(_node_text(node))
 
 
 def _block_attrs(node: Mapping[str, Any], extra_class: str = "") -> Markup:
@@ -330,36 +316,36 @@ def _block_attrs(node: Mapping[str, Any], extra_class: str = "") -> Markup:
     direction = node.get("direction")
     if direction is None:
         # Lexical leaves it unset on text it could not classify: guess from the text.
-        direction = text_direction(_node_text(node)) if _children(node) else "ltr"
+        direction = text_direction(_node_text(node)) if children(node) else "ltr"
     if direction == "rtl":
         attrs.append(Markup(' dir="rtl"'))
     return Markup("").join(attrs)
 
 
-def _paragraph(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
-    body = _inline_all(_children(node), ctx)
+def _paragraph(node: Node, walk: _Walk) -> Markup:
+    body = _inline_all(children(node), walk)
     if not body:
         return Markup('<p class="rt-empty">&nbsp;</p>')
     return Markup("<p{}>{}</p>").format(_block_attrs(node), body)
 
 
-def _heading(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
+def _heading(node: Node, walk: _Walk) -> Markup:
     tag = str(node.get("tag", "h2"))
     level = int(tag[1]) if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456" else 2
     # Paragraphs, not <hN>: a heading inside rich text must not become an entry
     # of the brief's table of contents or bookmarks.
     return Markup("<p{}>{}</p>").format(
-        _block_attrs(node, f"rt-h rt-h{level}"), _inline_all(_children(node), ctx)
+        _block_attrs(node, f"rt-h rt-h{level}"), _inline_all(children(node), walk)
     )
 
 
-def _quote(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
+def _quote(node: Node, walk: _Walk) -> Markup:
     return Markup("<blockquote{}>{}</blockquote>").format(
-        _block_attrs(node), _inline_all(_children(node), ctx)
+        _block_attrs(node), _inline_all(children(node), walk)
     )
 
 
-def _list(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
+def _list(node: Node, walk: _Walk) -> Markup:
     kind = node.get("listType")
     tag = "ol" if kind == "number" else "ul"
     start = node.get("start")
@@ -367,45 +353,45 @@ def _list(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
     if tag == "ol" and isinstance(start, int) and start != 1:
         start_attr = Markup(' start="{}"').format(start)
     cls = Markup(' class="rt-check"') if kind == "check" else Markup("")
-    items = Markup("").join(_list_item(child, ctx, kind == "check") for child in _children(node))
+    items = Markup("").join(_list_item(child, walk, kind == "check") for child in children(node))
     return Markup("<{}{}{}>{}</{}>").format(Markup(tag), cls, start_attr, items, Markup(tag))
 
 
-def _list_item(node: Mapping[str, Any], ctx: _Ctx, check: bool) -> Markup:
+def _list_item(node: Node, walk: _Walk, check: bool) -> Markup:
     if node.get("type") != "listitem":
-        return Markup("<li>{}</li>").format(_inline(node, ctx))
-    kids = _children(node)
+        return Markup("<li>{}</li>").format(walk.visit(node, "inline"))
+    kids = children(node)
     nested = [k for k in kids if k.get("type") == "list"]
     inline = [k for k in kids if k.get("type") != "list"]
     box = Markup("")
     if check:
         box = Markup("[x] ") if node.get("checked") else Markup("[ ] ")
-    body = box + _inline_all(inline, ctx)
-    sub = Markup("").join(_list(k, ctx.deeper()) for k in nested)
+    body = box + _inline_all(inline, walk)
+    sub = _blocks(nested, walk)  # through the walk: its depth guard bounds nested lists
     if not inline and nested:
         # Lexical nests a list in an item of its own: keep it inside an li.
         return Markup('<li class="rt-nested">{}</li>').format(sub)
     return Markup("<li>{}{}</li>").format(body, sub)
 
 
-def _code_block(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
+def _code_block(node: Node, walk: _Walk) -> Markup:
     lines = _node_text(node, linebreak="\n").split("\n")
     return Markup('<div class="rt-code">{}</div>').format(
         Markup("<br/>").join(text_html(line) for line in lines)
     )
 
 
-def _hr(_node: Mapping[str, Any], _ctx: _Ctx) -> Markup:
+def _hr(_node: Node, _walk: _Walk) -> Markup:
     return Markup('<hr size="0.6" color="#c2ccd3"/>')
 
 
-def _upload(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
+def _upload(node: Node, walk: _Walk) -> Markup:
     value = node.get("value")
     media = value if isinstance(value, Mapping) else {}
     media_id = media.get("id", value)
     if isinstance(media_id, (dict, list)) or media_id is None:
         media_id = ""
-    ref = ctx.image_src(str(media_id)) if media_id != "" else None
+    ref = walk.data(str(media_id)) if media_id != "" else None
     label = media.get("alt") or media.get("filename") or f"media {media_id}".strip()
     if ref is None:
         return Markup('<p class="rt-missing">[{}: {}]</p>').format(
@@ -424,29 +410,29 @@ def _is_file(media: Mapping[str, Any]) -> bool:
     return isinstance(mime, str) and not mime.startswith("image/")
 
 
-def _table(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
-    rows = Markup("").join(_table_row(row, ctx) for row in _children(node))
+def _table(node: Node, walk: _Walk) -> Markup:
+    rows = Markup("").join(_table_row(row, walk) for row in children(node))
     return Markup('<table class="rt-table">{}</table>').format(rows)
 
 
-def _table_row(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
-    cells = Markup("").join(_table_cell(cell, ctx) for cell in _children(node))
+def _table_row(node: Node, walk: _Walk) -> Markup:
+    cells = Markup("").join(_table_cell(cell, walk) for cell in children(node))
     return Markup("<tr>{}</tr>").format(cells)
 
 
-def _table_cell(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
+def _table_cell(node: Node, walk: _Walk) -> Markup:
     header = isinstance(node.get("headerState"), int) and node["headerState"] > 0
     tag = Markup("th" if header else "td")
     span = node.get("colSpan")
     span_attr = Markup(' colspan="{}"').format(span) if isinstance(span, int) and span > 1 else ""
     body = Markup("<br/>").join(
-        _inline_all(_children(child), ctx) if _children(child) else _inline(child, ctx)
-        for child in _children(node)
+        _inline_all(children(child), walk) if children(child) else walk.visit(child, "inline")
+        for child in children(node)
     )
     return Markup("<{}{}>{}</{}>").format(tag, span_attr, body, tag)
 
 
-def _text(node: Mapping[str, Any], _ctx: _Ctx) -> Markup:
+def _text(node: Node, _walk: _Walk) -> Markup:
     html = text_html(node.get("text", ""))
     fmt = node.get("format")
     bits = fmt if isinstance(fmt, int) else 0
@@ -458,33 +444,33 @@ def _text(node: Mapping[str, Any], _ctx: _Ctx) -> Markup:
     return html
 
 
-def _linebreak(_node: Mapping[str, Any], _ctx: _Ctx) -> Markup:
+def _linebreak(_node: Node, _walk: _Walk) -> Markup:
     return Markup("<br/>")
 
 
-def _tab(_node: Mapping[str, Any], _ctx: _Ctx) -> Markup:
+def _tab(_node: Node, _walk: _Walk) -> Markup:
     return Markup("&nbsp;&nbsp;&nbsp;&nbsp;")
 
 
-def _link(node: Mapping[str, Any], ctx: _Ctx) -> Markup:
+def _link(node: Node, walk: _Walk) -> Markup:
     fields = node.get("fields")
     url = fields.get("url") if isinstance(fields, Mapping) else None
     if url is None:
         url = node.get("url")
-    body = _inline_all(_children(node), ctx)
+    body = _inline_all(children(node), walk)
     href = safe_href(url)
     if href is None:
         return Markup('<span class="rt-link-dropped">{}</span>').format(body)
     return Markup('<a href="{}">{}</a>').format(href, body)
 
 
-def _unknown(node: Mapping[str, Any], ctx: _Ctx, *, block: bool) -> Markup:
-    kids = _children(node)
+def _unknown(node: Node, walk: _Walk, *, block: bool) -> Markup:
+    kids = children(node)
     if kids:
         inner = (
-            Markup("").join(_blocks(kids, ctx.deeper()))
+            _blocks(kids, walk)
             if block and any(k.get("type") in _BLOCK_HANDLERS for k in kids)
-            else _inline_all(kids, ctx.deeper())
+            else _inline_all(kids, walk)
         )
     else:
         text = _node_text(node) or f"[{node.get('type', 'unknown')}]"
@@ -497,41 +483,31 @@ def _unknown(node: Mapping[str, Any], ctx: _Ctx, *, block: bool) -> Markup:
 _STRUCTURAL = frozenset({"listitem", "tablerow", "tablecell", "root"})
 
 
-def _node_text(node: Mapping[str, Any], linebreak: str = " ") -> str:
+def _node_text(node: Node, linebreak: str = " ", depth: int = 0) -> str:
     """Every string a node holds: its text, its children's, and a block's field values.
 
-    Iterative, so a document nested deeper than Python's stack still gives its text.
+    A loop (jobs.lexical.walker), so a document nested deeper than Python's stack still
+    gives its text; rich text inside a block's fields counts as one level deeper.
     """
-    out: list[str] = []
-    stack: list[Mapping[str, Any] | None] = [node]  # None: a gap between blocks
-    while stack:
-        current = stack.pop()
-        if current is None:
-            if out and not out[-1].endswith(" "):
-                out.append(" ")
-            continue
-        if current.get("type") == "linebreak":
-            out.append(linebreak)
-        elif isinstance(current.get("text"), str):
-            out.append(str(current["text"]))
-        elif kids := _children(current):
-            for child in reversed(kids):
-                stack.append(child)
-                if child.get("type") in _BLOCK_HANDLERS or child.get("type") in _STRUCTURAL:
-                    stack.append(None)
-        elif isinstance(current.get("fields"), Mapping):
-            out.append(_fields_text(current["fields"]))
-    return "".join(out).strip(" ")
+    return node_text(
+        node,
+        linebreak=linebreak,
+        gap_after=lambda child: (
+            child.get("type") in _BLOCK_HANDLERS or child.get("type") in _STRUCTURAL
+        ),
+        fields_text=lambda fields: _fields_text(fields, depth + 1),
+    ).strip(" ")
 
 
-def _fields_text(fields: Mapping[str, Any]) -> str:
+def _fields_text(fields: Mapping[str, Any], depth: int = 0) -> str:
     skip = {"id", "blockType", "blockName"}
     values: list[str] = []
     for key, value in fields.items():
         if key in skip or value in (None, "", [], {}):
             continue
         if isinstance(value, Mapping) and isinstance(value.get("root"), Mapping):
-            values.append(_node_text(value["root"]))
+            if depth < MAX_DEPTH:
+                values.append(_node_text(value["root"], depth=depth))
         elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
             values.append(str(value))
         else:
@@ -540,10 +516,13 @@ def _fields_text(fields: Mapping[str, Any]) -> str:
 
 
 def _json_text(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)[:2000]
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)[:2000]
+    except RecursionError:
+        return "[a value nested too deeply to show]"
 
 
-_Handler = Callable[[Mapping[str, Any], _Ctx], Markup]
+_Handler = Handler[Markup, ImageSource]
 
 _BLOCK_HANDLERS: dict[str, _Handler] = {
     "paragraph": _paragraph,
@@ -563,4 +542,9 @@ _INLINE_HANDLERS: dict[str, _Handler] = {
     "tab": _tab,
     "link": _link,
     "autolink": _link,
+}
+
+_MODES: dict[str, Mode[Markup, ImageSource]] = {
+    "block": Mode(_BLOCK_HANDLERS, _other_block, _flat_block),
+    "inline": Mode(_INLINE_HANDLERS, _other_inline, _flat_inline),
 }

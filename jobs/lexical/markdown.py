@@ -15,13 +15,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
-Node = Mapping[str, Any]
+from jobs.lexical.walker import Mode, Node, Walk, children, node_text
+
 MediaUrl = Callable[[Node], "str | None"]
-
-#: Deeper nesting than this is flattened to text (a guard against hostile documents).
-MAX_DEPTH = 40
 
 # Lexical's text format bits, innermost first when wrapping.
 _CODE, _BOLD, _ITALIC, _STRIKE, _UNDERLINE = 16, 1, 2, 4, 8
@@ -47,9 +44,9 @@ def lexical_markdown(document: object, *, media_url: MediaUrl = _no_url) -> str:
         return escape_text(document).strip() + "\n"
     root = document.get("root") if isinstance(document, Mapping) else None
     if not isinstance(root, Mapping):
-        return f"```json\n{json.dumps(document, indent=2, ensure_ascii=False)}\n```\n"
-    blocks = _Renderer(media_url).blocks(_children(root), 0)
-    text = "\n\n".join(b for b in blocks if b.strip())
+        return f"```json\n{_json_text(document, indent=2)}\n```\n"
+    walk: _MdWalk = Walk(_MODES, media_url)
+    text = _render_blocks(children(root), walk)
     return text.strip("\n") + "\n" if text.strip() else ""
 
 
@@ -66,166 +63,180 @@ def escape_text(text: str) -> str:
     )
 
 
-def _children(node: Node) -> list[Node]:
-    kids = node.get("children")
-    return [k for k in kids if isinstance(k, Mapping)] if isinstance(kids, list) else []
+_MdWalk = Walk[str, MediaUrl]
 
 
-class _Renderer:
-    def __init__(self, media_url: MediaUrl) -> None:
-        self.media_url = media_url
+def _render_blocks(nodes: Iterable[Node], walk: _MdWalk) -> str:
+    blocks = [walk.visit(node, "block") for node in nodes]
+    return "\n\n".join(b for b in blocks if b.strip())
 
-    # -- blocks ----------------------------------------------------------------------
 
-    def blocks(self, nodes: Iterable[Node], depth: int) -> list[str]:
-        return [self.block(node, depth + 1) for node in nodes]
+def _inline_all(nodes: Iterable[Node], walk: _MdWalk) -> str:
+    return "".join(walk.visit(node, "inline") for node in nodes)
 
-    def block(self, node: Node, depth: int) -> str:
-        kind = str(node.get("type", ""))
-        if depth > MAX_DEPTH:
-            return escape_text(_plain(node))
-        handler = {
-            "paragraph": self._paragraph, "heading": self._heading, "quote": self._quote,
-            "list": self._list, "code": self._code, "horizontalrule": self._rule,
-            "table": self._table, "upload": self._upload, "relationship": self._relationship,
-            "block": self._fields_block,
-        }.get(kind)  # fmt: skip
-        if handler is not None:
-            return handler(node, depth)
-        kids = _children(node)
-        if kids and any(str(k.get("type")) in _BLOCK_TYPES for k in kids):
-            return "\n\n".join(self.blocks(kids, depth))
-        return self.inline_all([node], depth)
 
-    def _paragraph(self, node: Node, depth: int) -> str:
-        return self.inline_all(_children(node), depth)
+# -- blocks --------------------------------------------------------------------------
 
-    def _heading(self, node: Node, depth: int) -> str:
-        tag = str(node.get("tag", "h2"))
-        level = int(tag[1]) if re.fullmatch(r"h[1-6]", tag) else 2
-        text = self.inline_all(_children(node), depth).replace("\n", " ")
-        return f"{'#' * level} {text}" if text else ""
 
-    def _quote(self, node: Node, depth: int) -> str:
-        text = self.inline_all(_children(node), depth)
-        return "\n".join(f"> {line}" if line.strip() else ">" for line in text.split("\n"))
+def _other_block(node: Node, walk: _MdWalk) -> str:
+    kids = children(node)
+    if kids and any(str(k.get("type")) in _BLOCK_TYPES for k in kids):
+        return "\n\n".join(walk.visit(kid, "block") for kid in kids)
+    return _inline_all([node], walk)
 
-    def _list(self, node: Node, depth: int) -> str:
-        kind = node.get("listType")
-        start = node.get("start") if isinstance(node.get("start"), int) else 1
-        lines: list[str] = []
-        number = int(start or 1)
-        for item in _children(node):
-            marker = f"{number}." if kind == "number" else "-"
-            if kind == "check":
-                marker += " [x]" if item.get("checked") else " [ ]"
-            body, nested = self._list_item(item, depth)
-            if body or not nested:
-                lines.append(f"{marker} {body}".rstrip())
-                number += 1
-            lines.extend(f"{' ' * _indent(kind)}{line}" if line else "" for line in nested)
-        return "\n".join(lines)
 
-    def _list_item(self, item: Node, depth: int) -> tuple[str, list[str]]:
-        kids = _children(item) if item.get("type") == "listitem" else [item]
-        inline = [k for k in kids if k.get("type") != "list"]
-        nested = [self._list(k, depth + 1) for k in kids if k.get("type") == "list"]
-        body = self.inline_all(inline, depth).replace("\n", "  \n   ")
-        return body, "\n".join(nested).split("\n") if nested else []
+def _paragraph(node: Node, walk: _MdWalk) -> str:
+    return _inline_all(children(node), walk)
 
-    def _code(self, node: Node, depth: int) -> str:
-        code = _plain(node, linebreak="\n")
-        language = node.get("language")
-        lang = language if isinstance(language, str) and re.fullmatch(r"[\w+-]+", language) else ""
-        fence = "```"
-        while fence in code:
-            fence += "`"
-        return f"{fence}{lang}\n{code}\n{fence}"
 
-    def _rule(self, node: Node, depth: int) -> str:
-        return "---"
+def _heading(node: Node, walk: _MdWalk) -> str:
+    tag = str(node.get("tag", "h2"))
+    level = int(tag[1]) if re.fullmatch(r"h[1-6]", tag) else 2
+    text = _inline_all(children(node), walk).replace("\n", " ")
+    return f"{'#' * level} {text}" if text else ""
 
-    def _table(self, node: Node, depth: int) -> str:
-        rows = [[self._cell(c, depth) for c in _children(r)] for r in _children(node)]
-        rows = [r for r in rows if r]
-        if not rows:
-            return ""
-        width = max(len(r) for r in rows)
-        padded = [r + [""] * (width - len(r)) for r in rows]
-        head, *body = padded
-        lines = [_row(head), _row(["---"] * width), *(_row(r) for r in body)]
-        return "\n".join(lines)
 
-    def _cell(self, cell: Node, depth: int) -> str:
-        parts = [self.inline_all(_children(c) or [c], depth) for c in _children(cell)]
-        return "<br>".join(p for p in parts if p).replace("\n", "<br>")
+def _quote(node: Node, walk: _MdWalk) -> str:
+    text = _inline_all(children(node), walk)
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in text.split("\n"))
 
-    def _upload(self, node: Node, depth: int) -> str:
-        value = node.get("value")
-        media: Node = value if isinstance(value, Mapping) else {"id": value}
-        name = media.get("alt") or media.get("filename") or f"media {media.get('id')}"
-        label = escape_text(str(name))
-        url = self.media_url(media) or _str_or_none(media.get("url"))
-        if url is None:
-            return f"*[{label}]*"
-        image = str(media.get("mimeType", "")).startswith("image/")
-        return f"{'!' if image else ''}[{label}](<{_link_target(url)}>)"
 
-    def _relationship(self, node: Node, depth: int) -> str:
-        value = node.get("value")
-        doc: Node = value if isinstance(value, Mapping) else {"id": value}
-        kind = node.get("relationTo", "document")
-        title = doc.get("title") or doc.get("name") or f"{kind} {doc.get('id')}"
-        return f"*{escape_text(str(title))}*"
+def _list(node: Node, walk: _MdWalk) -> str:
+    kind = node.get("listType")
+    start = node.get("start") if isinstance(node.get("start"), int) else 1
+    lines: list[str] = []
+    number = int(start or 1)
+    for item in children(node):
+        marker = f"{number}." if kind == "number" else "-"
+        if kind == "check":
+            marker += " [x]" if item.get("checked") else " [ ]"
+        body, nested = _list_item(item, walk)
+        if body or not nested:
+            lines.append(f"{marker} {body}".rstrip())
+            number += 1
+        lines.extend(f"{' ' * _indent(kind)}{line}" if line else "" for line in nested)
+    return "\n".join(lines)
 
-    def _fields_block(self, node: Node, depth: int) -> str:
-        fields = node.get("fields")
-        if not isinstance(fields, Mapping):
-            return ""
-        lines = []
-        for key, value in fields.items():
-            if key in ("id", "blockName") or value in (None, "", [], {}):
-                continue
-            if is_lexical(value):
-                text = lexical_markdown(value, media_url=self.media_url).strip()
-            elif isinstance(value, str | int | float):
-                text = escape_text(str(value))
-            else:
-                text = f"`{json.dumps(value, ensure_ascii=False)}`"
-            lines.append(f"**{escape_text(str(key))}:** {text}")
-        quoted = "\n".join(lines).replace("\n", "  \n")
-        return "\n".join(f"> {line}" for line in quoted.split("\n")) if lines else ""
 
-    # -- inline ----------------------------------------------------------------------
+def _list_item(item: Node, walk: _MdWalk) -> tuple[str, list[str]]:
+    kids = children(item) if item.get("type") == "listitem" else [item]
+    inline = [k for k in kids if k.get("type") != "list"]
+    # Nested lists go through the walk, whose depth guard bounds them.
+    nested = [walk.visit(k, "block") for k in kids if k.get("type") == "list"]
+    body = _inline_all(inline, walk).replace("\n", "  \n   ")
+    return body, "\n".join(nested).split("\n") if nested else []
 
-    def inline_all(self, nodes: Iterable[Node], depth: int) -> str:
-        return "".join(self.inline(node, depth + 1) for node in nodes)
 
-    def inline(self, node: Node, depth: int) -> str:
-        kind = str(node.get("type", ""))
-        if kind == "text" or (isinstance(node.get("text"), str) and kind not in _BLOCK_TYPES):
-            return _formatted(str(node.get("text", "")), node.get("format"))
-        if kind == "linebreak":
-            return "  \n"
-        if kind == "tab":
-            return "\t"
-        if kind in ("link", "autolink"):
-            return self._link(node, depth)
-        if depth > MAX_DEPTH:
-            return escape_text(_plain(node))
-        if kind in _BLOCK_TYPES:
-            return self.block(node, depth)
-        kids = _children(node)
-        return self.inline_all(kids, depth) if kids else escape_text(_plain(node))
+def _code(node: Node, walk: _MdWalk) -> str:
+    code = _plain(node, linebreak="\n")
+    language = node.get("language")
+    lang = language if isinstance(language, str) and re.fullmatch(r"[\w+-]+", language) else ""
+    fence = "```"
+    while fence in code:
+        fence += "`"
+    return f"{fence}{lang}\n{code}\n{fence}"
 
-    def _link(self, node: Node, depth: int) -> str:
-        fields = node.get("fields")
-        url = fields.get("url") if isinstance(fields, Mapping) else None
-        url = url if isinstance(url, str) else node.get("url")
-        text = self.inline_all(_children(node), depth)
-        if not isinstance(url, str) or not url.strip():
-            return text
-        return f"[{text or escape_text(url)}](<{_link_target(url)}>)"
+
+def _rule(node: Node, walk: _MdWalk) -> str:
+    return "---"
+
+
+def _table(node: Node, walk: _MdWalk) -> str:
+    rows = [[_cell(c, walk) for c in children(r)] for r in children(node)]
+    rows = [r for r in rows if r]
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+    padded = [r + [""] * (width - len(r)) for r in rows]
+    head, *body = padded
+    lines = [_row(head), _row(["---"] * width), *(_row(r) for r in body)]
+    return "\n".join(lines)
+
+
+def _cell(cell: Node, walk: _MdWalk) -> str:
+    parts = [_inline_all(children(c) or [c], walk) for c in children(cell)]
+    return "<br>".join(p for p in parts if p).replace("\n", "<br>")
+
+
+def _upload(node: Node, walk: _MdWalk) -> str:
+    value = node.get("value")
+    media: Node = value if isinstance(value, Mapping) else {"id": value}
+    name = media.get("alt") or media.get("filename") or f"media {media.get('id')}"
+    label = escape_text(str(name))
+    url = walk.data(media) or _str_or_none(media.get("url"))
+    target = _link_target(url) if url is not None else None
+    if target is None:
+        return f"*[{label}]*"
+    image = str(media.get("mimeType", "")).startswith("image/")
+    return f"{'!' if image else ''}[{label}](<{target}>)"
+
+
+def _relationship(node: Node, walk: _MdWalk) -> str:
+    value = node.get("value")
+    doc: Node = value if isinstance(value, Mapping) else {"id": value}
+    kind = node.get("relationTo", "document")
+    title = doc.get("title") or doc.get("name") or f"{kind} {doc.get('id')}"
+    return f"*{escape_text(str(title))}*"
+
+
+def _fields_block(node: Node, walk: _MdWalk) -> str:
+    fields = node.get("fields")
+    if not isinstance(fields, Mapping):
+        return ""
+    lines = []
+    for key, value in fields.items():
+        if key in ("id", "blockName") or value in (None, "", [], {}):
+            continue
+        if is_lexical(value):
+            # Rich text inside a block continues the same walk (and its depth).
+            text = _render_blocks(children(value["root"]), walk).strip()
+        elif isinstance(value, str | int | float):
+            text = escape_text(str(value))
+        else:
+            text = f"`{_json_text(value)}`"
+        lines.append(f"**{escape_text(str(key))}:** {text}")
+    quoted = "\n".join(lines).replace("\n", "  \n")
+    return "\n".join(f"> {line}" for line in quoted.split("\n")) if lines else ""
+
+
+def _flat(node: Node) -> str:
+    return escape_text(_plain(node))
+
+
+# -- inline --------------------------------------------------------------------------
+
+
+def _other_inline(node: Node, walk: _MdWalk) -> str:
+    kind = str(node.get("type", ""))
+    if isinstance(node.get("text"), str) and kind not in _BLOCK_TYPES:
+        return _text(node, walk)
+    if kind in _BLOCK_TYPES:
+        return walk.visit(node, "block")
+    kids = children(node)
+    return _inline_all(kids, walk) if kids else escape_text(_plain(node))
+
+
+def _text(node: Node, walk: _MdWalk) -> str:
+    return _formatted(str(node.get("text", "")), node.get("format"))
+
+
+def _linebreak(node: Node, walk: _MdWalk) -> str:
+    return "  \n"
+
+
+def _tab(node: Node, walk: _MdWalk) -> str:
+    return "\t"
+
+
+def _link(node: Node, walk: _MdWalk) -> str:
+    fields = node.get("fields")
+    url = fields.get("url") if isinstance(fields, Mapping) else None
+    url = url if isinstance(url, str) else node.get("url")
+    text = _inline_all(children(node), walk)
+    target = _link_target(url) if isinstance(url, str) and url.strip() else None
+    if target is None:
+        return text
+    return f"[{text or escape_text(str(url))}](<{target}>)"
 
 
 _BLOCK_TYPES = frozenset({
@@ -274,8 +285,24 @@ def _split_space(text: str) -> tuple[str, str, str]:
     return lead, body, trail
 
 
-def _link_target(url: str) -> str:
+#: Link targets a reader's click must never run: script and inline-document URLs.
+UNSAFE_LINK_SCHEMES = frozenset({"javascript", "vbscript", "data", "file"})
+
+
+def _link_target(url: str) -> str | None:
+    """`url` as a Markdown link target, or None when its scheme could run something."""
+    cleaned = "".join(ch for ch in url if ord(ch) > 0x20 and ch != "\x7f")
+    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", cleaned)
+    if scheme and scheme.group(1).lower() in UNSAFE_LINK_SCHEMES:
+        return None
     return url.strip().replace("<", "%3C").replace(">", "%3E").replace(" ", "%20")
+
+
+def _json_text(value: object, indent: int | None = None) -> str:
+    try:
+        return json.dumps(value, indent=indent, ensure_ascii=False)
+    except RecursionError:
+        return '"[a value nested too deeply to show]"'
 
 
 def _str_or_none(value: object) -> str | None:
@@ -284,17 +311,22 @@ def _str_or_none(value: object) -> str | None:
 
 def _plain(node: Node, linebreak: str = " ") -> str:
     """Every string a node holds, without formatting (a loop: nesting cannot exhaust it)."""
-    out: list[str] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        kind = current.get("type")
-        if kind == "linebreak":
-            out.append(linebreak)
-        elif kind == "tab":
-            out.append("\t")
-        elif isinstance(current.get("text"), str):
-            out.append(str(current["text"]))
-        else:
-            stack.extend(reversed(_children(current)))
-    return "".join(out)
+    return node_text(node, linebreak=linebreak, tab="\t")
+
+
+_MODES: dict[str, Mode[str, MediaUrl]] = {
+    "block": Mode(
+        {
+            "paragraph": _paragraph, "heading": _heading, "quote": _quote, "list": _list,
+            "code": _code, "horizontalrule": _rule, "table": _table, "upload": _upload,
+            "relationship": _relationship, "block": _fields_block,
+        },
+        _other_block,
+        _flat,
+    ),
+    "inline": Mode(
+        {"text": _text, "linebreak": _linebreak, "tab": _tab, "link": _link, "autolink": _link},
+        _other_inline,
+        _flat,
+    ),
+}  # fmt: skip

@@ -178,10 +178,15 @@ def resolve_template_dirs(name: str, templates_dir: Path | None = None) -> list[
     if (BUILTIN_TEMPLATES_DIR / name / ENTRY_TEMPLATE).is_file():
         dirs.append(BUILTIN_TEMPLATES_DIR / name)
     if not dirs:
-        where = f"{templates_dir}/{name}/ or " if templates_dir is not None else ""
+        # The folders stay in the log: a caller is told what to change, not where we keep it.
+        log.warning(
+            "template %r not found: no %s in %s/%s/ or %s/%s/",
+            name, ENTRY_TEMPLATE, templates_dir, name, BUILTIN_TEMPLATES_DIR, name,
+        )  # fmt: skip
+        builtin = ", ".join(sorted(p.name for p in BUILTIN_TEMPLATES_DIR.iterdir() if p.is_dir()))
         raise BriefError(
-            f"template {name!r} not found: no {ENTRY_TEMPLATE} in {where}"
-            f"{BUILTIN_TEMPLATES_DIR}/{name}/"
+            f"template {name!r} not found: it is not a built-in template ({builtin}) nor a "
+            f"folder with {ENTRY_TEMPLATE} in EXPORT_TEMPLATES_DIR"
         )
     default = BUILTIN_TEMPLATES_DIR / DEFAULT_TEMPLATE
     if default not in dirs:

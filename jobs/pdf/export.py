@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cms_client import Media, Project, Script
-from jobs import fingerprint
+from jobs import disk, fingerprint
 from jobs.content import artifact_name, content_options
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
@@ -49,7 +49,10 @@ def inputs(ctx: ExportContext) -> BriefInputs:
 def depends_on(ctx: ExportContext) -> dict[str, Any]:
     """What the brief's fingerprint covers (`jobs.fingerprint`)."""
     found = inputs(ctx)
-    template_dirs = resolve_template_dirs(found.options.template, ctx.settings.templates_dir)
+    try:
+        template_dirs = resolve_template_dirs(found.options.template, ctx.settings.templates_dir)
+    except BriefError as exc:
+        raise ExportError(f"the PDF brief could not be rendered: {exc}") from exc
     project, scripts = found.data.project, found.data.scripts
     return {
         "data": fingerprint.docs_digest([project.to_json(), *(s.to_json() for s in scripts)]),
@@ -64,8 +67,10 @@ def depends_on(ctx: ExportContext) -> dict[str, Any]:
 def build(ctx: ExportContext) -> Artifact:
     found = inputs(ctx)
     options, project, scripts = found.options, found.data.project, found.data.scripts
+    wanted = images_shown(project, scripts, options)
+    _check_free_disk(ctx, wanted)
     with ctx.progress.timings.stage(FETCH):
-        images = _download_images(ctx, images_shown(project, scripts, options))
+        images = _download_images(ctx, wanted)
     ctx.progress.report("rendering", 60)
     path = ctx.workdir / "brief.pdf"
     locale = content_options(ctx.job.params).locale
@@ -110,6 +115,15 @@ def images_shown(project: Project, scripts: Sequence[Script], options: BriefOpti
         for item in project.own_media()
         if item.mime_type in IMAGE_TYPES and (options.includeThumbnails or str(item.id) in wanted)
     ]
+
+
+def _check_free_disk(ctx: ExportContext, wanted: list[Media]) -> None:
+    """The images, and a PDF that embeds them again, must fit with the reserve left."""
+    image_bytes = sum(m.filesize or 0 for m in wanted)
+    needed = 2 * image_bytes + disk.OVERHEAD_BYTES
+    free = disk.free_disk_bytes(ctx.workdir)
+    reserve = ctx.settings.limits.min_free_temp_bytes
+    disk.ensure_room("the PDF brief", needed=needed, free=free, reserve=reserve)
 
 
 def _download_images(ctx: ExportContext, wanted: list[Media]) -> dict[str, Path]:

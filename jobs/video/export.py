@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cms_client import Project
-from jobs import fingerprint
+from jobs import disk, fingerprint
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
 from jobs.media_files import download_media
@@ -31,6 +31,9 @@ from jobs.video.timeline import RenderPlan, Source, TimelineError, plan_for
 from jobs.zip.archive import sha256_file
 
 logger = logging.getLogger(__name__)
+
+#: Encoders overshoot a target bit rate; the output estimate allows for it.
+OUTPUT_MARGIN = 1.25
 
 
 def depends_on(ctx: ExportContext) -> dict[str, Any]:
@@ -60,6 +63,7 @@ def build(ctx: ExportContext, *, engine: VideoEngine | None = None) -> Artifact:
     except TimelineError as exc:
         raise ExportError(f"the timeline cannot be rendered: {exc.message}") from exc
     engine = engine or engine_for(ctx.settings)
+    _check_free_disk(ctx, plan, engine)
     logger.info(
         "job %s: %s engine, preset %s, %.1f s from %d media items",
         ctx.job.job_id,
@@ -76,6 +80,18 @@ def build(ctx: ExportContext, *, engine: VideoEngine | None = None) -> Artifact:
         mime_type=plan.preset.mime_type,
         metadata=derivative_metadata(plan, result, engine.name),
     )
+
+
+def _check_free_disk(ctx: ExportContext, plan: RenderPlan, engine: VideoEngine) -> None:
+    """The sources (when this worker renders) and the output at the preset's bit rates."""
+    preset = plan.preset
+    kbps = preset.video_bitrate_kbps + preset.audio_bitrate_kbps
+    output = int(plan.duration_s * kbps * 1000 / 8 * OUTPUT_MARGIN)
+    sources = sum(s.filesize or 0 for s in plan.sources) if engine.name == "local" else 0
+    needed = sources + output + disk.OVERHEAD_BYTES
+    free = disk.free_disk_bytes(ctx.workdir)
+    reserve = ctx.settings.limits.min_free_temp_bytes
+    disk.ensure_room("the video", needed=needed, free=free, reserve=reserve)
 
 
 def render_request(ctx: ExportContext, plan: RenderPlan, engine: VideoEngine) -> RenderRequest:

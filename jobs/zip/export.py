@@ -40,9 +40,11 @@ from cms_client import ALL_LOCALES, CMSError, Media, Project, Script, iter_check
 from jobs import fingerprint
 from jobs.content import artifact_name, content_options, locales_for_all
 from jobs.context import Artifact, ExportContext
+from jobs.disk import ensure_room, free_disk_bytes, human_bytes
 from jobs.errors import ExportError
 from jobs.lexical.headings import without_leading_title
-from jobs.lexical.markdown import MediaUrl, Node, escape_text, is_lexical, lexical_markdown
+from jobs.lexical.markdown import MediaUrl, escape_text, is_lexical, lexical_markdown
+from jobs.lexical.walker import Node
 from jobs.paths import UniqueNames, safe_component
 from jobs.progress import Progress
 from jobs.project_data import fetch_scripts, is_draft, load
@@ -305,30 +307,7 @@ def _check_free_disk(ctx: ExportContext, plan: Plan, limits: Limits) -> None:
     if plan.spec.include_pdf:
         needed += sum(m.size or 0 for m in plan.media if m.mime_type in IMAGE_TYPES)
     free = free_disk_bytes(ctx.workdir)
-    if free - needed < limits.min_free_temp_bytes:
-        raise ExportError(
-            f"the bundle needs about {human_bytes(needed)} of temporary disk but "
-            f"{ctx.workdir.parent} has {human_bytes(free)} free, and "
-            f"EXPORT_MIN_FREE_TEMP_BYTES ({human_bytes(limits.min_free_temp_bytes)}) must "
-            "stay free; free some space or point EXPORT_TEMP_DIR at a larger disk"
-        )
-
-
-def free_disk_bytes(path: Path) -> int:
-    """Free bytes on the file system holding `path`."""
-    return shutil.disk_usage(path).free
-
-
-def human_bytes(size: float) -> str:
-    """`6.1 GB`, `5 GB`, `812 KB`: binary multiples, one decimal when it says something."""
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1024 or unit == "TB":
-            break
-        size /= 1024
-    if unit == "bytes":
-        return f"{int(size):,} bytes"
-    text = f"{size:.1f}".removesuffix(".0")
-    return f"{text} {unit}"
+    ensure_room("the bundle", needed=needed, free=free, reserve=limits.min_free_temp_bytes)
 
 
 # -- writing -------------------------------------------------------------------------

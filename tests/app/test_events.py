@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
+from redis.exceptions import ConnectionError as RedisConnectionError
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -209,7 +210,8 @@ def served(app) -> Iterator[str]:
     """The app under uvicorn on a free loopback port, in a thread; yields its ws:// origin."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    # No log_config, no log_level: uvicorn must not reconfigure the logging of later tests.
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -290,3 +292,25 @@ def test_a_client_too_slow_to_keep_up_is_dropped_with_1013(settings, redis, payl
     assert (int.from_bytes(close[:2]), close[2:]) == (1013, b"client too slow")
     assert texts[0]["status"] == "queued"
     assert len(texts) < 101  # dropped, not everything buffered for it
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [(RedisConnectionError("Too many connections"), 1013), (RuntimeError("boom"), 1011)],
+)
+def test_a_failing_look_up_closes_the_socket_with_a_code_not_a_crash(
+    client, monkeypatch, failure, code
+):
+    """The app's error handlers are WebSocket-safe: a close frame, never a dropped socket."""
+    accepted = submit_pdf(client)
+
+    async def failing(services, job_id):
+        raise failure
+
+    monkeypatch.setattr(events, "lookup_job", failing)
+    with (
+        client.websocket_connect(ws_path(accepted["eventsUrl"])) as ws,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        ws.receive_json()
+    assert closed.value.code == code

@@ -128,3 +128,45 @@ def test_log_settings_are_validated(name: str, value: str) -> None:
     env = {"PAYLOAD_URL": "http://payload.test", "PAYLOAD_API_KEY": "key-0123", name: value}
     with pytest.raises(SettingsError, match=f"^{name}="):
         load_settings(env, env_file=None)
+
+
+def test_socket_handshake_urls_are_logged_without_their_ticket(
+    settings: Settings, redis, payload, log: io.StringIO
+) -> None:
+    """Through a real uvicorn: it logs every WebSocket handshake with its URL."""
+    import asyncio
+    import threading
+
+    import uvicorn
+    import websockets
+
+    from app.main import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, redis=redis), port=0, log_config=None, ws="websockets-sansio"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    ticket = "1767000000.job-1.secret-ticket-signature-0123456789"
+
+    async def handshake() -> None:
+        url = f"ws://127.0.0.1:{port}/jobs/job-1/events?ticket={ticket}"
+        try:
+            async with websockets.connect(url) as socket:
+                await socket.recv()
+        except websockets.WebSocketException:
+            pass
+
+    try:
+        asyncio.run(handshake())
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    raw = log.getvalue()
+    assert "WebSocket /jobs/job-1/events?ticket=" in raw  # the handshake was logged …
+    assert "secret-ticket-signature" not in raw  # … without the ticket

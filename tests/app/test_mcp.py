@@ -36,7 +36,7 @@ def mcp_url(settings, redis, payload) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings, redis=redis), log_level="warning")
+    config = uvicorn.Config(create_app(settings, redis=redis), log_level="warning", log_config=None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -211,6 +211,36 @@ def test_mcp_needs_credentials_payload_accepts(client, headers, sentence):
     error = response.json()["error"]
     assert error["code"] == "unauthenticated" and sentence in error["message"]
     assert response.headers["WWW-Authenticate"] == "API-Key, Bearer"
+
+
+MCP_ACCEPT = "application/json, text/event-stream"
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "code", "words"),
+    [
+        ({"Content-Type": "text/plain"}, b"{}", 400, "unsupported_media_type", "Content-Type"),
+        ({"Content-Type": "application/json"}, b"x" * (5 * 1024 * 1024), 413,
+         "payload_too_large", "smaller"),
+        ({"Content-Type": "application/json"}, b"{not json", 400, "invalid_json", "Parse error"),
+        ({"Content-Type": "application/json", "Accept": "text/html"},
+         b'{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}', 406, "not_acceptable", "Accept"),
+        ({"Content-Type": "application/json"}, b"[1, 2]", 400, "invalid_request", "Validation"),
+    ],
+)  # fmt: skip
+def test_every_mcp_refusal_is_the_documented_json_error(client, headers, body, status, code, words):
+    all_headers = {"Authorization": EDITOR, "Accept": MCP_ACCEPT, **headers}
+    response = client.post("/mcp", content=body, headers=all_headers)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == code and words in error["message"], error
+
+
+def test_an_unsupported_method_on_mcp_is_the_documented_json_error(client):
+    response = client.put("/mcp", headers={"Authorization": EDITOR, "Accept": MCP_ACCEPT})
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
 
 
 def test_the_sdk_client_without_credentials_cannot_connect(mcp_url):

@@ -211,3 +211,28 @@ def test_the_multiprocess_dir_must_be_in_the_real_environment(tmp_path: Path) ->
     assert settings.metrics_multiproc_dir == tmp_path
     with pytest.raises(SettingsError, match="PROMETHEUS_MULTIPROC_DIR="):
         load_settings({**base, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "nope")}, env_file=None)
+
+
+def test_strangers_cannot_mint_metric_series(client) -> None:
+    """Made-up auth collections and methods fold into one label value each."""
+
+    def series(samples: Samples, name: str) -> set[frozenset[tuple[str, str]]]:
+        return {labels for (sample, labels) in samples if sample == name}
+
+    client.post("/exports/project-pdf", json={"projectId": 17}, headers={"Authorization": EDITOR})
+    client.request("BREW", "/jobs/x")
+    before = scrape(client)
+    for n in range(40):
+        client.post(
+            "/exports/project-pdf",
+            json={"projectId": 17},
+            headers={"Authorization": f"made-up-{n} API-Key key-{n}"},
+        )
+        client.request(f"BREW{n}", f"/nowhere/{n}")
+    after = scrape(client)
+    for name in (
+        "export_payload_request_duration_seconds_count",
+        "export_payload_request_errors_total",
+        "export_http_requests_total",
+    ):
+        assert len(series(after, name) - series(before, name)) <= 2, name

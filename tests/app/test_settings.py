@@ -53,3 +53,19 @@ def test_env_file_is_read(tmp_path):
     settings = load_settings({}, env_file=env)
     assert settings.payload_url == "http://cms:3000"
     assert settings.limits.max_files == 7
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "hidden"),
+    [
+        ("EXPORT_WEBHOOK_SECRET", "short-secret", "short-secret"),
+        ("EXPORT_WEBHOOK_SECRET", "a-long-enough-secret-1,tiny-secret", "tiny-secret"),
+        ("REDIS_URL", "http://:redis-password@cache:6379/0", "redis-password"),
+        ("PAYLOAD_URL", "ftp://svc:payload-password@cms", "payload-password"),
+    ],
+)
+def test_a_rejected_secret_is_never_repeated(variable, value, hidden):
+    env = {"PAYLOAD_URL": "http://cms.test", "PAYLOAD_API_KEY": "key-0123456789", variable: value}
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env, env_file=None)
+    assert variable in str(raised.value) and hidden not in str(raised.value)

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import http.server
 import io
+import socket
+import threading
 
 import pytest
 import requests
 import responses
 
-from cms_client import DownloadIncomplete, FetchPolicy, FetchRefused, PayloadClient
-from cms_client.fetch import copy_to, iter_checked, origin_of
+from cms_client import DownloadIncomplete, FetchPolicy, FetchRefused, PayloadClient, fetch
+from cms_client.fetch import (
+    AddressRefused,
+    Incomplete,
+    PinnedAdapter,
+    copy_to,
+    iter_checked,
+    open_stream,
+    origin_of,
+)
+
+fetch_resolve_host = fetch.resolve_host  # before tests/conftest.py stands in for DNS
 
 BASE = "http://cms.test"
 AUTH = "users API-Key k-0123456789"
@@ -105,7 +118,7 @@ def test_allowed_hosts_resolving_to_metadata_or_unusable_addresses_are_refused(a
     policy = FetchPolicy(
         allowed_origins=frozenset({"https://cdn.test"}), resolver=lambda host: [address]
     )
-    with pytest.raises(FetchRefused, match="link-local or reserved"):
+    with pytest.raises(AddressRefused, match="link-local or reserved"):
         policy.check("https://cdn.test/a.png")
 
 
@@ -150,7 +163,7 @@ def test_a_connection_error_midway_is_incomplete():
             yield b"abc"
             raise requests.ConnectionError("reset by peer")
 
-    with pytest.raises(DownloadIncomplete, match="broke off after 3 bytes: ConnectionError"):
+    with pytest.raises(Incomplete, match="broke off after 3 bytes: ConnectionError"):
         copy_to(iter_checked(Broken(), url="http://cms.test/a", max_bytes=100), io.BytesIO())
 
 
@@ -165,3 +178,70 @@ def test_a_connection_error_midway_is_incomplete():
 )
 def test_origin_of(url, origin):
     assert origin_of(url) == origin
+
+
+# -- DNS rebinding: the connection goes to the address that was checked ---------------------
+
+
+class _Named(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = f"{self.server.name} Host={self.headers['Host']}".encode()  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def two_hosts():
+    """A server on 127.0.0.1 ("checked") and one on 127.0.0.2 ("internal"), same port."""
+    servers = []
+    checked = http.server.HTTPServer(("127.0.0.1", 0), _Named)
+    port = checked.server_address[1]
+    try:
+        internal = http.server.HTTPServer(("127.0.0.2", port), _Named)
+    except OSError:
+        checked.server_close()
+        pytest.skip("127.0.0.2 is not usable here")
+    for server, name in ((checked, "checked"), (internal, "internal")):
+        server.name = name  # type: ignore[attr-defined]
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield port
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_name_that_changes_its_answer_after_the_check_is_fetched_from_the_checked_address(
+    two_hosts, monkeypatch
+):
+    """The check sees 127.0.0.1; every later lookup of the name says 127.0.0.2."""
+    port = two_hosts
+    answers = iter(["127.0.0.1"])
+    real = socket.getaddrinfo
+
+    def rebinding(host, *args, **kwargs):
+        if host == "media.rebind.test":
+            address = next(answers, "127.0.0.2")
+            return real(address, *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(fetch, "resolve_host", fetch_resolve_host)  # the real resolver
+    url = f"http://media.rebind.test:{port}/a.bin"
+    policy = FetchPolicy(allowed_origins=frozenset({origin_of(url)}))
+    response = open_stream(url, policy=policy, headers_for=lambda u: {}, timeout=(2, 5))
+    with response:
+        assert response.text == f"checked Host=media.rebind.test:{port}"
+
+
+def test_the_pinned_adapter_keeps_the_name_for_host_header_and_tls():
+    adapter = PinnedAdapter("127.0.0.1")
+    pool = adapter.poolmanager.connection_from_url("https://media.example.org/a")
+    connection = pool._new_conn()
+    assert connection.host == "media.example.org"  # Host header, SNI and certificate check
+    assert pool.__class__.ConnectionCls.__name__ == "PinnedTLS"

@@ -27,8 +27,15 @@ from urllib.parse import quote
 
 import requests
 
-from cms_client import CMSError, DownloadResult, FetchPolicy, copy_to, iter_checked
-from cms_client.fetch import open_stream, origin_of
+from cms_client.fetch import (
+    DownloadResult,
+    FetchError,
+    FetchPolicy,
+    copy_to,
+    iter_checked,
+    open_stream,
+    origin_of,
+)
 from jobs.video.engine import (
     RenderCancelled,
     RenderRequest,
@@ -211,14 +218,12 @@ class OutputDownloader:
 
     def __init__(
         self,
-        session: requests.Session,
         policy: FetchPolicy,
         *,
         timeout: tuple[float, float],
         max_bytes: int,
         headers_for: Callable[[str], Mapping[str, str]],
     ) -> None:
-        self._session = session
         self._policy = policy
         self._timeout = timeout
         self._max_bytes = max_bytes
@@ -227,7 +232,6 @@ class OutputDownloader:
     def download(self, url: str, target: Path, *, expected_size: int | None) -> DownloadResult:
         try:
             response = open_stream(
-                self._session,
                 url,
                 policy=self._policy,
                 headers_for=self._headers_for,
@@ -241,7 +245,7 @@ class OutputDownloader:
                     expected_size=expected_size,
                 )
                 return copy_to(chunks, out)
-        except CMSError as exc:
+        except FetchError as exc:
             raise VideoServiceError(f"could not download the transcoded video: {exc}") from exc
 
 
@@ -316,7 +320,6 @@ class ServicesEngine:
             }
 
         downloader = OutputDownloader(
-            session,
             FetchPolicy(allowed_origins=frozenset(origins)),
             timeout=timeout,
             max_bytes=settings.limits.max_file_bytes,

@@ -347,3 +347,18 @@ def test_font_runs_merge_neutrals_into_the_run() -> None:
 )
 def test_text_direction(sample: str, expected: str) -> None:
     assert text_direction(sample) == expected
+
+
+def test_lists_nested_past_the_stack_are_flattened_not_a_recursion_error() -> None:
+    deep: dict[str, Any] = text("bottom")
+    for _ in range(3000):
+        deep = node("list", node("listitem", deep), listType="bullet")
+    out = html(deep)
+    assert "bottom" in out and out.count("<ul>") <= 40
+
+
+def test_rich_text_nested_in_block_fields_is_bounded_too() -> None:
+    deep: dict[str, Any] = node("paragraph", text("inner"))
+    for _ in range(3000):
+        deep = {"type": "block", "fields": {"body": {"root": node("root", deep)}}}
+    assert html(deep)

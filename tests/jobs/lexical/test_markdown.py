@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from jobs.lexical.markdown import escape_text, lexical_markdown
 
 
@@ -176,3 +178,35 @@ def test_hostile_nesting_is_flattened_not_a_recursion_error():
     for _ in range(5000):
         node = {"type": "quote", "children": [node]}
     assert "deep" in lexical_markdown(doc(node))
+
+
+def test_lists_nested_past_the_stack_are_flattened_not_a_recursion_error():
+    node: dict = text("bottom")
+    for _ in range(3000):
+        node = {"type": "list", "listType": "bullet", "children": [item(node)]}
+    assert "bottom" in lexical_markdown(doc(node))
+
+
+def test_rich_text_nested_in_block_fields_is_bounded_too():
+    node: dict = para(text("inner"))
+    for _ in range(3000):
+        node = {"type": "block", "fields": {"body": {"root": {"type": "root", "children": [node]}}}}
+    assert lexical_markdown(doc(node)).strip()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        " JavaScript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox",
+    ],
+)
+def test_script_and_data_links_are_dropped_keeping_their_text(url):
+    link = {"type": "link", "fields": {"url": url}, "children": [text("click")]}
+    md = lexical_markdown(doc(para(link)))
+    assert md == "click\n"
+    upload = {"type": "upload", "value": {"id": 1, "filename": "a.png", "url": url}}
+    assert "](" not in lexical_markdown(doc(upload))

@@ -441,3 +441,33 @@ def test_human_bytes():
     assert project_zip.human_bytes(5 * GB) == "5 GB"
     assert project_zip.human_bytes(int(6.1 * GB)) == "6.1 GB"
     assert project_zip.human_bytes(256 * 1024**2) == "256 MB"
+
+
+def test_percent_escaped_and_device_names_are_harmless_in_the_bundle(settings, payload):
+    for name in ("..%2F..%2Fetc%2Fpasswd", "%2e%2e", "..%252F..%255Cx", "CONIN$.txt",
+                 "com\u00b9.jpg", "Lpt0.png", "clock$", "nul .tar.gz"):  # fmt: skip
+        add_media(payload, name, name.encode(), "application/octet-stream")
+    entries = read_entries(project_zip.build(make_ctx(settings, media_params())))
+    assert_verifies(entries)
+    for entry in entries:
+        parts = entry.split("/")
+        assert ".." not in parts and "%" not in entry and "\\" not in entry, entry
+        stem = parts[-1].split(".", 1)[0].rstrip(" ").lower()
+        assert stem not in {"conin$", "com\u00b9", "lpt0", "clock$", "nul"}, entry
+    assert entries["media/_.._etc_passwd"] == b"..%2F..%2Fetc%2Fpasswd"
+
+
+def test_the_bundles_markdown_never_links_to_scripts_or_inline_documents(settings, payload):
+    script = payload.docs("scripts")[1]
+    links = [
+        {"type": "link", "fields": {"url": url}, "version": 1,
+         "children": [{"type": "text", "text": f"link {n}", "version": 1}]}
+        for n, url in enumerate(["javascript:alert(1)", "data:text/html,<b>x</b>",
+                                 " JaVaScRiPt:alert(2)", "https://example.org/ok"])
+    ]  # fmt: skip
+    paragraph = {"type": "paragraph", "children": links, "version": 1}
+    script["body"] = {"root": {"type": "root", "children": [paragraph], "version": 1}}
+    entries = read_entries(project_zip.build(make_ctx(settings)))
+    markdown = entries["scripts/002-Draft 2_ story.md"].decode().lower()
+    assert "javascript:" not in markdown and "data:" not in markdown
+    assert "link 0" in markdown and "(<https://example.org/ok>)" in markdown
