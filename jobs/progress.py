@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from jobs import timings as stages
 from jobs.errors import ExportCancelled, ExportInterrupted, WorkerStopping
 from jobs.export_requests import status_fields
 from jobs.runtime import Runtime
-from jobs.state import JobState, JobStatus, utcnow
+from jobs.state import JobExpired, JobState, JobStatus, utcnow
 from jobs.timings import StageTimer
 
 logger = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ class Progress:
     def _write_final(self) -> None:
         self._writeback(final=True, retry=True)
         # The final PATCH's own time reaches Redis (and GET /jobs/{id}), not Payload.
-        self.runtime.store.update(self.job_id, timings=dict(self.timings.ms))
+        self._apply(timings=dict(self.timings.ms))
 
     def _flush_if_due(self) -> None:
         interval = self.runtime.settings.progress_writeback_interval_s
@@ -162,7 +163,10 @@ class Progress:
 
     def _apply(self, **changes: Any) -> None:
         changes.setdefault("timings", dict(self.timings.ms))
-        self.state = self.runtime.store.update(self.job_id, **changes)
+        try:
+            self.state = self.runtime.store.update(self.job_id, **changes)
+        except JobExpired:  # it waited or ran past EXPORT_JOB_TTL_S: write it whole again
+            self.state = self.runtime.store.restore(replace(self.state, **changes))
 
     def _writeback(self, *, final: bool, retry: bool) -> None:
         doc_id = self.state.request_doc_id

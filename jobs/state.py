@@ -169,20 +169,45 @@ class JobStore:
         self.redis.delete(KEY_PREFIX + job_id)
 
     def update(self, job_id: str, **changes: Any) -> JobState:
-        """Apply `changes` (JobState field names) and publish the result."""
+        """Apply `changes` (JobState field names) and publish the result.
+
+        Raises `JobExpired` when Redis no longer holds the job: an update never writes a
+        partial record in place of an expired one.
+        """
         key = KEY_PREFIX + job_id
-        encoded = {
-            name: json.dumps(value.value if isinstance(value, Enum) else value)
+        encoded = [
+            item
             for name, value in changes.items()
-        }
-        with self.redis.pipeline() as pipe:
-            pipe.hset(key, mapping=encoded)  # type: ignore[arg-type]
-            pipe.expire(key, self.ttl_s)
-            pipe.hgetall(key)
-            *_, raw = pipe.execute()
-        state = JobState.from_redis(raw)
-        self.redis.publish(EVENTS_PREFIX + job_id, json.dumps(event_of(state)))
+            for item in (name, json.dumps(value.value if isinstance(value, Enum) else value))
+        ]
+        raw = self.redis.eval(_UPDATE_IF_PRESENT, 1, key, self.ttl_s, *encoded)
+        if not raw:
+            raise JobExpired(job_id)
+        state = JobState.from_redis(dict(zip(raw[::2], raw[1::2], strict=True)))
+        self._publish(state)
         return state
+
+    def restore(self, state: JobState) -> JobState:
+        """Write a job's whole state again (Redis let it expire while it waited or ran)."""
+        self.create(state)
+        self._publish(state)
+        return state
+
+    def _publish(self, state: JobState) -> None:
+        self.redis.publish(EVENTS_PREFIX + state.job_id, json.dumps(event_of(state)))
+
+
+class JobExpired(LookupError):
+    """Redis no longer holds this job's state (EXPORT_JOB_TTL_S passed since its last change)."""
+
+
+# KEYS: the job's hash; ARGV: ttl, then field, value, field, value …
+_UPDATE_IF_PRESENT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if #ARGV > 1 then redis.call('HSET', KEYS[1], unpack(ARGV, 2)) end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return redis.call('HGETALL', KEYS[1])
+"""
 
 
 def _no_events(events_url: str | None) -> set[str]:

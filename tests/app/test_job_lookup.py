@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 
 from app.main import connect_redis, create_app
 from jobs import runtime
-from jobs.state import ExportType, JobState, JobStore
+from jobs.progress import Progress
+from jobs.state import ExportType, JobState, JobStatus, JobStore
 from tests.conftest import EDITOR, run_jobs
 
 SHORT_TTL_S = 3
@@ -61,11 +62,6 @@ def test_a_finished_job_expires_from_redis_and_is_then_read_from_payload(short_t
     assert any("/api/export-requests?" in url for url in asked), asked
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: JobStore.update on an expired job re-creates a partial hash "
-    "(no `type`), so the update raises KeyError and GET /jobs answers 500 until it expires",
-)
 def test_a_job_whose_state_expired_while_queued_is_not_left_half_written(redis, settings):
     store = JobStore(redis, ttl_s=60)
     store.create(JobState(job_id="job-e", type=ExportType.PROJECT_PDF, project_id=17))
@@ -90,3 +86,16 @@ def test_redis_down_while_payload_is_up_answers_from_the_export_request(settings
         assert response.json()["projectId"] == 17
         missing = client.get("/jobs/job-nope", headers={"Authorization": EDITOR})
         assert missing.status_code == 404
+
+
+def test_a_job_that_expired_while_queued_is_written_whole_again_when_it_starts(
+    redis, settings, payload
+):
+    rt = runtime.build(settings, redis)
+    state = JobState(job_id="job-f", type=ExportType.PROJECT_PDF, project_id=17)
+    rt.store.create(state)
+    redis.delete("export:job:job-f")  # EXPORT_JOB_TTL_S passed while it waited
+    Progress(rt, state).start()
+    again = rt.store.get("job-f")
+    assert again is not None and again.type is ExportType.PROJECT_PDF
+    assert again.status is JobStatus.RUNNING
