@@ -75,7 +75,10 @@ def test_an_editor_exports_a_pdf_from_the_project_view(
     changed = requests.patch(
         f"{admin_stack.payload_url}/api/projects/{project}",
         headers={"Authorization": admin_stack.key("editor")},
-        json={"logline": f"A keeper finds a message in the lamp ({time.time_ns()})."},
+        json={
+            "logline": f"A keeper finds a message in the lamp ({time.time_ns()}).",
+            "_status": "published",  # projects have drafts: without it the change is a draft
+        },
         timeout=30,
     )
     assert changed.status_code == 200, changed.text
