@@ -1,6 +1,6 @@
 """What people wait for: POST → `succeeded`, per kind and per stage, before and after.
 
-    .venv/bin/python bench/latency.py [--runs 15] [--burst 20] [--baseline main]
+    .venv/bin/python bench/latency.py [--runs 15] [--burst 20] [--baseline 67c9ebf]
 
 One run, one stub Payload over HTTP (tests/payload_stub.py behind bench/fake_payload.py:
 the seeded project with 10 scripts and 2 images), one Redis, the web process (uvicorn)
@@ -54,6 +54,10 @@ KINDS: dict[str, dict[str, Any]] = {
 }
 
 
+#: The service as it was before warm workers, result reuse and coalesced write-backs.
+BASELINE_REF = "67c9ebf"
+
+
 def seeded_stub() -> PayloadStub:
     stub = PayloadStub(None)
     seed(stub)
@@ -82,6 +86,10 @@ class Stack:
             "REDIS_URL": self.redis_server.url,
             "EXPORT_TEMP_DIR": str(root),
             "EXPORT_MAX_ACTIVE_PER_CALLER": "1000",
+            # One queue for every kind: a baseline from before the fast/bulk split listens
+            # to EXPORT_QUEUE only.
+            "EXPORT_QUEUE_FAST": "exports",
+            "EXPORT_QUEUE_BULK": "exports",
             "LOG_LEVEL": "WARNING",
             "LOG_FORMAT": "text",
             "PORT": str(port),
@@ -195,18 +203,20 @@ def floor_render_ms(runs: int) -> float:
     from datetime import UTC, datetime
 
     from jobs.pdf.brief import BriefData, BriefOptions, render_brief
-    from jobs.project_data import project_media
+    from tests.records import project_record, script_records
 
     stub = seeded_stub()
-    project = stub._populate(stub.collections["projects"][17], 1)
-    scripts = sorted(stub.docs("scripts"), key=lambda s: s["order"])
+    project = project_record(stub._populate("projects", stub.collections["projects"][17], 1))
+    docs = sorted(stub.docs("scripts"), key=lambda s: s["order"])
+    scripts = script_records(docs, project)
     with tempfile.TemporaryDirectory() as tmp:
         images = {}
-        for item in project_media(project):
-            path = Path(tmp) / item["filename"]
-            path.write_bytes(stub.files[item["filename"]])
-            images[str(item["id"])] = path
-        data = BriefData(project, scripts, project_media(project), images,
+        for item in project.own_media():
+            assert item.filename is not None
+            path = Path(tmp) / item.filename
+            path.write_bytes(stub.files[item.filename])
+            images[str(item.id)] = path
+        data = BriefData(project, scripts, project.own_media(), images,
                          datetime.now(UTC), "bench")  # fmt: skip
         times = []
         for _ in range(runs + 1):
@@ -244,7 +254,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--burst", type=int, default=20)
-    parser.add_argument("--baseline", default="main", help="git ref of the baseline worker")
+    parser.add_argument(
+        "--baseline",
+        default=BASELINE_REF,
+        help="git ref of the baseline worker (default: the last commit before warm workers)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="export-latency-") as tmp:
         root = Path(tmp)
