@@ -233,3 +233,14 @@ test('pdfParams sends only what differs from the service defaults', async () => 
     options: { paperSize: 'Letter', orientation: 'landscape', sections: ['cover', 'media'] },
   })
 })
+
+test("withLocale sends the admin's current locale, and nothing without localization", async () => {
+  const { withLocale } = await import('../dist/admin/pdfParams.js')
+  const de = { code: 'de', label: 'Deutsch' }
+  assert.deepEqual(withLocale({}, de), { options: { locale: 'de' } })
+  assert.deepEqual(withLocale({ options: { paperSize: 'Letter' } }, de), { options: { paperSize: 'Letter', locale: 'de' } })
+  assert.deepEqual(withLocale({ includeMedia: true }, de), { includeMedia: true, options: { locale: 'de' } })
+  // useLocale() without localization: {} (false in older Payloads)
+  assert.deepEqual(withLocale({ preset: '720p-h264' }, {}), { preset: '720p-h264' })
+  assert.deepEqual(withLocale({}, false), {})
+})

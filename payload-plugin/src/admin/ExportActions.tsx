@@ -1,15 +1,15 @@
 'use client'
 // Project edit view (sidebar): Export PDF (with the brief's options), Export ZIP, Export video, and
 // the project's last exports. Each click creates an export request as the logged-in editor (so
-// Payload's access rules apply) and opens it.
+// Payload's access rules apply) and opens it; the export is in the locale the admin shows.
 
-import { Banner, Button, CheckboxInput, ReactSelect, useDocumentInfo } from '@payloadcms/ui'
+import { Banner, Button, CheckboxInput, ReactSelect, useDocumentInfo, useLocale } from '@payloadcms/ui'
 import { useRouter } from 'next/navigation.js'
 import React, { useState } from 'react'
 
 import type { PluginTranslationKey } from '../translations/index.js'
 import { type ExportType, PDF_ORIENTATIONS, PDF_PAPER_SIZES, PDF_SECTIONS, type PdfSection } from '../vocabulary.js'
-import { type PdfOptions, pdfParams } from './pdfParams.js'
+import { type PdfOptions, pdfParams, withLocale } from './pdfParams.js'
 import { requestJSON, useSay, useUrls } from './api.js'
 import { LastExports } from './LastExports.js'
 
@@ -112,6 +112,7 @@ export function ExportActions(props: ExportActionsProps) {
   const slug = props.exportRequestsSlug ?? 'export-requests'
   const presets = props.videoPresets?.length ? props.videoPresets : ['720p-h264']
   const { id, savedDocumentData } = useDocumentInfo()
+  const locale = useLocale()
   const urls = useUrls()
   const say = useSay()
   const router = useRouter()
@@ -137,7 +138,7 @@ export function ExportActions(props: ExportActionsProps) {
     try {
       const res = await requestJSON<{ doc: { id: number | string } }>(`${urls.api}/${slug}?depth=0`, {
         method: 'POST',
-        body: JSON.stringify({ type, project: id, params, source: 'admin' }),
+        body: JSON.stringify({ type, project: id, params: withLocale(params, locale), source: 'admin' }),
       })
       router.push(urls.admin(`/collections/${slug}/${encodeURIComponent(String(res.doc.id))}`))
     } catch (err: any) {
