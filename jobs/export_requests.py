@@ -2,7 +2,8 @@
 
 Maps between a `JobState` and the document's fields (`type`, `project`, `params`,
 `status`, `progress`, `stage`, `error`, `result`, `resultUrl`, `jobId`, `startedAt`,
-`finishedAt`, `requestedBy`, `source`, and `reused`, `fingerprint`, `timings`).
+`finishedAt`, `requestedBy`, `source`, `notes` (one sentence a line), and `reused`,
+`fingerprint`, `timings`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ STATUS_FIELDS = (
     "reused",
     "fingerprint",
     "timings",
+    "notes",
 )
 
 
@@ -63,6 +65,7 @@ def status_fields(state: JobState) -> dict[str, Any]:
         "reused": state.reused,
         "fingerprint": state.fingerprint,
         "timings": state.timings,
+        "notes": "\n".join(state.notes) or None,
     }
 
 
@@ -91,6 +94,7 @@ def state_from_doc(doc: dict[str, Any]) -> JobState:
         reused=bool(doc.get("reused")),
         fingerprint=doc.get("fingerprint"),
         timings=_timings_of(doc.get("timings")),
+        notes=_notes_of(doc.get("notes")),
     )
 
 
@@ -98,6 +102,11 @@ def _timings_of(value: Any) -> dict[str, float]:
     if not isinstance(value, dict):
         return {}
     return {str(k): float(v) for k, v in value.items() if isinstance(v, int | float)}
+
+
+def _notes_of(value: Any) -> list[str]:
+    """The document keeps notes as text, one sentence a line (readable in the admin)."""
+    return [line for line in value.splitlines() if line.strip()] if isinstance(value, str) else []
 
 
 def _id_of(value: Any) -> int | str | None:

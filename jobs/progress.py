@@ -88,6 +88,7 @@ class Progress:
             started_at=utcnow(),
             error=None,
             reused=False,
+            notes=[],
         )
         # Written at once: the admin learns the job id (and opens its live socket) from it.
         self._writeback(final=False, retry=True)
@@ -124,6 +125,13 @@ class Progress:
         self._apply(stage=stage, progress=percent_int)
         self._pending = True
         self._flush_if_due()
+
+    def note(self, sentence: str, percent: float) -> None:
+        """Tell the requester something that is not an error: shown as the stage now, and
+        kept in the job's `notes` (and on the export request) after later stages."""
+        if sentence not in self.state.notes:
+            self._apply(notes=[*self.state.notes, sentence])
+        self.report(sentence, percent)
 
     def note_fingerprint(self, fingerprint: str) -> None:
         self._apply(fingerprint=fingerprint)

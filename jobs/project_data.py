@@ -15,7 +15,7 @@ from jobs.content import reading_of
 from jobs.context import ExportContext
 
 _KEY = "project-data"
-#: The stage shown when `draft: true` meets a collection without drafts (never an error).
+#: The note when `draft: true` meets a collection without drafts (never an error).
 NO_DRAFTS_STAGE = "{collection} has no drafts: exporting the saved version"
 
 
@@ -52,7 +52,7 @@ def fetch_project(ctx: ExportContext) -> Project:
     collections = ctx.settings.collections
     project = read_project(ctx.cms, ctx.project_id, collections=collections, reading=reading)
     if reading.draft and project.status is None:
-        ctx.progress.report(NO_DRAFTS_STAGE.format(collection=collections.projects), 6)
+        ctx.progress.note(NO_DRAFTS_STAGE.format(collection=collections.projects), 6)
     return project
 
 

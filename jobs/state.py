@@ -75,6 +75,11 @@ class Job(BaseModel):
     timings: dict[str, float] = Field(
         default_factory=dict, description="milliseconds spent in each stage so far"
     )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="what the requester should know about the result that is not an error, "
+        "in sentences (e.g. an option the project could not honour); kept to the end",
+    )
     eventsUrl: str | None = Field(
         None,
         description="a WebSocket URL streaming the job's changes, with a short-lived ticket",
@@ -109,6 +114,7 @@ class JobState:
     reused: bool = False
     fingerprint: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def public(self, *, events_url: str | None = None) -> dict[str, Any]:
         """The JSON shape of `GET /jobs/{id}` (`Job`); `eventsUrl` only when given."""
@@ -128,6 +134,7 @@ class JobState:
             finishedAt=self.finished_at,
             reused=self.reused,
             timings=self.timings,
+            notes=self.notes,
             eventsUrl=events_url,
         )
         return job.model_dump(mode="json", exclude_none=False, exclude=_no_events(events_url))

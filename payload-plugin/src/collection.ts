@@ -53,6 +53,8 @@ export function exportRequestFields(o: Resolved, withAdmin: boolean): Field[] {
     },
     { name: 'stage', type: 'text', label: label('stage'), admin: sidebar() },
     { name: 'error', type: 'textarea', label: label('error'), admin: { readOnly: true } },
+    // what the service wants the requester to know that is not an error, one sentence a line
+    { name: 'notes', type: 'textarea', label: label('notes'), admin: { readOnly: true } },
     { name: 'result', type: 'relationship', label: label('result'), relationTo: o.slugs.media as any, admin: { readOnly: true } },
     { name: 'resultUrl', type: 'text', label: label('resultUrl'), admin: { readOnly: true } },
     { name: 'jobId', type: 'text', label: label('jobId'), index: true, admin: sidebar() },

@@ -10,13 +10,13 @@ import { isRerunnable, isTerminal } from './vocabulary.js'
 import { changedFields, reduceToIds } from './webhook.js'
 
 /** Fields only the export service may change. */
-export const STATUS_FIELDS = ['status', 'progress', 'stage', 'error', 'result', 'resultUrl', 'jobId', 'startedAt', 'finishedAt'] as const
+export const STATUS_FIELDS = ['status', 'progress', 'stage', 'error', 'notes', 'result', 'resultUrl', 'jobId', 'startedAt', 'finishedAt'] as const
 
 /**
  * Cleared when a person re-runs a request. `jobId` too: the service writes the new run's id
  * when it starts, and a request `queued` without one is how its sweeper finds a lost delivery.
  */
-const RUN_STATE_RESET = { progress: 0, error: null, stage: null, result: null, resultUrl: null, jobId: null, startedAt: null, finishedAt: null }
+const RUN_STATE_RESET = { progress: 0, error: null, notes: null, stage: null, result: null, resultUrl: null, jobId: null, startedAt: null, finishedAt: null }
 const STATUS_DEFAULTS: Record<string, unknown> = { status: 'queued', progress: 0 }
 const DATE_FIELDS = new Set(['startedAt', 'finishedAt'])
 const REL_FIELDS = new Set(['result', 'requestedBy', 'project'])

@@ -210,6 +210,10 @@ test('access: outsider cannot create for a project they cannot read; editor cann
     payload.update({ collection: 'export-requests', id: doc.id, data: { status: 'succeeded' }, ...asUser(users.editor) }),
     /Only the export service may change "status"/,
   )
+  await assert.rejects(
+    payload.update({ collection: 'export-requests', id: doc.id, data: { notes: 'all fine' }, ...asUser(users.editor) }),
+    /Only the export service may change "notes"/,
+  )
   const seen = await payload.find({ collection: 'export-requests', ...asUser(users.outsider) })
   assert.equal(seen.totalDocs, 0)
   const seenByEditor = await payload.find({ collection: 'export-requests', ...asUser(users.editor) })
@@ -217,7 +221,7 @@ test('access: outsider cannot create for a project they cannot read; editor cann
 
   // the service writes status fields and is not notified about its own writes
   const before = received.length
-  await asService(doc.id, { status: 'failed', progress: 40, stage: 'render', error: 'boom', jobId: 'j1', finishedAt: new Date().toISOString() })
+  await asService(doc.id, { status: 'failed', progress: 40, stage: 'render', error: 'boom', notes: 'projects has no drafts: exporting the saved version', jobId: 'j1', finishedAt: new Date().toISOString() })
   await sleep(200)
   assert.equal(received.length, before)
 
@@ -227,6 +231,7 @@ test('access: outsider cannot create for a project they cannot read; editor cann
   assert.equal(rerun.status, 'queued')
   assert.equal(rerun.progress, 0)
   assert.equal(rerun.error, null)
+  assert.equal(rerun.notes, null)
   assert.equal(rerun.stage, null)
   assert.equal(rerun.finishedAt, null)
   assert.equal(rerun.jobId, null)
@@ -235,7 +240,7 @@ test('access: outsider cannot create for a project they cannot read; editor cann
   assert.deepEqual(hit.body.user, { id: users.editor.id, collection: 'users', email: 'editor@example.com' })
   assert.equal(hit.body.previousDoc.status, 'failed')
   assert.equal(hit.body.doc.status, 'queued')
-  assert.deepEqual(hit.body.changedFields, ['error', 'finishedAt', 'jobId', 'progress', 'stage', 'status'])
+  assert.deepEqual(hit.body.changedFields, ['error', 'finishedAt', 'jobId', 'notes', 'progress', 'stage', 'status'])
 
   // cancelled is terminal and re-runnable like failed
   await asService(doc.id, { status: 'cancelled', error: 'cancelled by editor@example.com' })

@@ -118,7 +118,7 @@ const baseConfig = () => ({
     { slug: 'media', upload: true, fields: [{ name: 'alt', type: 'text' }] },
   ],
 })
-const REQUEST_FIELDS = ['title', 'type', 'project', 'params', 'status', 'progress', 'stage', 'error', 'result', 'resultUrl', 'jobId', 'requestedBy', 'source', 'startedAt', 'finishedAt']
+const REQUEST_FIELDS = ['title', 'type', 'project', 'params', 'status', 'progress', 'stage', 'error', 'notes', 'result', 'resultUrl', 'jobId', 'requestedBy', 'source', 'startedAt', 'finishedAt']
 const MEDIA_FIELDS = ['alt', 'exportOf', 'exportRequest', 'exportType', 'sha256', 'bytes', 'exportMeta']
 /** Every component path anywhere in a config (import-map entries). */
 const componentPaths = (v, out = []) => {

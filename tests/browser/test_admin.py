@@ -8,6 +8,7 @@ logs land in test-artifacts/browser/.
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from pypdf import PdfReader
 
 from tests.browser.stack import AdminStack
 
@@ -237,3 +239,54 @@ def test_the_admin_speaks_german_to_a_german_browser(
     assert page.get_by_text("Medien ins ZIP aufnehmen").is_visible()
     wait_for_idle(page)
     page.screenshot(path=str(artifacts / "project-view-de.png"), full_page=True)
+
+
+def switch_admin_locale(page: Any, code: str) -> None:
+    """Chooses `code` in the admin's locale selector, as an editor does."""
+    page.locator(".localizer button").first.click()
+    page.locator(".localizer .popup__content").get_by_role("button", name=code).click()
+    page.wait_for_url(re.compile(rf"[?&]locale={code}\b"))
+
+
+def test_an_editor_in_the_german_admin_view_exports_the_german_brief(
+    page: Any, admin_stack: AdminStack, artifacts: Path
+) -> None:
+    project = admin_stack.seed["projects"]["sample"]
+    log_in(page, "editor@example.com")
+    page.goto(f"/admin/collections/projects/{project}")
+    export_pdf = page.get_by_role("button", name="Export PDF")
+    export_pdf.wait_for()
+    switch_admin_locale(page, "de")
+    title = page.locator("#field-title")
+    page.wait_for_function(
+        "(el) => el.value === 'Der Leuchtturmwärter'", arg=title.element_handle()
+    )
+    wait_for_idle(page)
+    page.screenshot(path=str(artifacts / "project-view-locale-de.png"), full_page=True)
+
+    export_pdf.click()
+    page.wait_for_url(re.compile(r"/admin/collections/export-requests/\d+$"))
+    request_id = page.url.rsplit("/", 1)[1]
+    doc = requests.get(
+        f"{admin_stack.payload_url}/api/export-requests/{request_id}?depth=0",
+        headers={"Authorization": admin_stack.key("editor")},
+        timeout=30,
+    ).json()
+    assert doc["params"]["options"]["locale"] == "de", doc["params"]
+    seen = watch_progress(page, WAIT_S)
+    assert seen[-1] == ("succeeded", 100), (seen, admin_stack.log("worker")[-3000:])
+
+    link = page.get_by_role("region", name="Export status").get_by_role(
+        "link", name=re.compile(r"^Download ")
+    )
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    pdf = Path(download.value.path()).read_bytes()
+    (artifacts / "brief-de.pdf").write_bytes(pdf)
+    text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Der Leuchtturmwärter" in text, text[:2000]
+    assert "Inhalt" in text and "Projektbriefing" in text, text[:2000]
+    assert "The Lighthouse Keeper" not in text, text[:2000]
+    wait_for_idle(page)
+    page.screenshot(path=str(artifacts / "request-succeeded-de.png"), full_page=True)

@@ -11,6 +11,7 @@ export const de: PluginTranslations = {
     download: 'Herunterladen',
     downloadFile: '{{filename}} herunterladen',
     error: 'Fehler',
+    notes: 'Hinweise',
     export: 'Export',
     exportFailed: 'Der Export ist fehlgeschlagen.',
     exportMeta: 'Export-Details',

@@ -9,6 +9,7 @@ export const en = {
     download: 'Download',
     downloadFile: 'Download {{filename}}',
     error: 'Error',
+    notes: 'Notes',
     export: 'Export',
     exportFailed: 'The export failed.',
     exportMeta: 'Export details',
