@@ -46,9 +46,12 @@ def load(ctx: ExportContext) -> ProjectData:
     return data
 
 
-def fetch_project(ctx: ExportContext) -> Project:
-    """The job's project with its cover and media, in the job's locale and version."""
-    reading = reading_of(ctx.job.params)
+def fetch_project(ctx: ExportContext, *, locale: str | None = None) -> Project:
+    """The job's project with its cover and media, in the job's locale and version.
+
+    `locale` reads it in that locale instead of the job's (a bundle of every locale).
+    """
+    reading = reading_of(ctx.job.params, locale=locale)
     collections = ctx.settings.collections
     project = read_project(ctx.cms, ctx.project_id, collections=collections, reading=reading)
     if reading.draft and project.status is None:

@@ -5,8 +5,12 @@
     project.json              the project record: its fields, its media; relations as ids
     scripts/NNN-title.md      each script/story artifact as Markdown (its title once)
     scripts/NNN-title.json    … and as JSON, with Payload's field names
-    scripts/<locale>/…        with `options.locale: "all"`: each locale's scripts side by side
     brief.pdf                 the PDF brief, when `options.includePdf`
+    with `options.locale: "all"`, each locale side by side instead (each file's manifest
+    entry names its `locale`):
+    project.<locale>.json     the project record in that locale
+    scripts/<locale>/…        that locale's scripts
+    brief.<locale>.pdf        that locale's brief, when `options.includePdf`
     media/references.json     without `includeMedia`: what each media item is and its URL
     media/references.csv      … the same as a spreadsheet
     media/<filename>          with `includeMedia`: the files themselves
@@ -47,12 +51,13 @@ from jobs.lexical.markdown import MediaUrl, escape_text, is_lexical, lexical_mar
 from jobs.lexical.walker import Node
 from jobs.paths import UniqueNames, safe_component
 from jobs.progress import Progress
-from jobs.project_data import fetch_scripts, is_draft, load
+from jobs.project_data import fetch_project, fetch_scripts, is_draft, load
 from jobs.zip.archive import FORMATS, ArchiveError, ArchiveFormat, ArchiveWriter, open_archive
 
 logger = logging.getLogger(__name__)
 
 _BY_LOCALE_KEY = "scripts-by-locale"
+_PROJECTS_BY_LOCALE_KEY = "projects-by-locale"
 
 MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
@@ -113,9 +118,12 @@ class Plan:
 
     spec: BundleSpec
     project: Project
-    scripts: list[tuple[Script, str]]
+    #: (script, archive path without extension, locale folder or `""`)
+    scripts: list[tuple[Script, str, str]]
     media: list[PlannedMedia]
     names: UniqueNames
+    #: The project by locale folder: `""` for one locale, each code for `all`.
+    projects: dict[str, Project] = field(default_factory=dict)
     exported_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: The locale asked for (`all`: every one of `locales`), and whether a draft was read.
     locale: str | None = None
@@ -125,7 +133,8 @@ class Plan:
     @property
     def file_count(self) -> int:
         media_files = len(self.media) if self.spec.include_media else 2
-        fixed = 3 + int(self.spec.include_pdf)  # project.json, manifest, SHA256SUMS
+        # manifest, SHA256SUMS, and per locale project.json (and the brief)
+        fixed = 2 + max(1, len(self.projects)) * (1 + int(self.spec.include_pdf))
         return fixed + 2 * len(self.scripts) + media_files
 
     @property
@@ -138,7 +147,8 @@ def depends_on(ctx: ExportContext) -> dict[str, Any]:
     spec = BundleSpec.from_params(ctx.job.params)
     content = content_options(ctx.job.params)
     scripts = _scripts_by_locale(ctx, content.locale)
-    docs = [load(ctx).project.to_json()]
+    projects = _projects_by_locale(ctx, content.locale)
+    docs = [{"locale": code, **p.to_json()} for code, p in projects.items()]
     docs += [{"locale": code, **s.to_json()} for code, found in scripts.items() for s in found]
     parts: dict[str, Any] = {
         "data": fingerprint.docs_digest(docs),
@@ -152,8 +162,9 @@ def depends_on(ctx: ExportContext) -> dict[str, Any]:
     if spec.include_pdf:
         from jobs.pdf import export as project_pdf
 
-        brief = replace(ctx, job=replace(ctx.job, params={}))
-        parts["brief"] = project_pdf.depends_on(brief)
+        parts["brief"] = {
+            code: project_pdf.depends_on(_brief_context(ctx, code)) for code in projects
+        }
     return parts
 
 
@@ -164,7 +175,7 @@ def build(ctx: ExportContext) -> Artifact:
     project = load(ctx).project
     locale = content_options(ctx.job.params).locale
     scripts = _scripts_by_locale(ctx, locale)
-    plan = plan_bundle(ctx, spec, project, scripts)
+    plan = plan_bundle(ctx, spec, project, scripts, _projects_by_locale(ctx, locale))
     plan.locale, plan.locales = locale, tuple(code for code in scripts if code)
     plan.draft = is_draft(project, [s for found in scripts.values() for s in found])
     check_limits(ctx, plan)
@@ -213,6 +224,27 @@ def _scripts_by_locale(ctx: ExportContext, locale: str | None) -> dict[str, list
     return found
 
 
+def _projects_by_locale(ctx: ExportContext, locale: str | None) -> dict[str, Project]:
+    """The project, by locale folder like `_scripts_by_locale` (read once)."""
+    data = load(ctx)
+    if locale != ALL_LOCALES:
+        return {"": data.project}
+    cached = ctx.fetched.get(_PROJECTS_BY_LOCALE_KEY)
+    if isinstance(cached, dict):
+        return cached
+    found = {code: fetch_project(ctx, locale=code) for code in _scripts_by_locale(ctx, locale)}
+    ctx.fetched[_PROJECTS_BY_LOCALE_KEY] = found
+    return found
+
+
+def localised(name: str, folder: str) -> str:
+    """`project.json` in a one-locale bundle, `project.de.json` beside the others in `all`."""
+    if not folder:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    return f"{stem}.{safe_component(folder)}{dot}{extension}"
+
+
 # -- planning ------------------------------------------------------------------------
 
 
@@ -221,28 +253,25 @@ def plan_bundle(
     spec: BundleSpec,
     project: Project,
     scripts: list[Script] | dict[str, list[Script]],
+    projects: dict[str, Project] | None = None,
 ) -> Plan:
     """Decide every path in the archive; fixed names first, so content cannot take them."""
+    projects = projects or {"": project}
     names = UniqueNames()
-    for fixed in (
-        MANIFEST,
-        CHECKSUMS,
-        "project.json",
-        "brief.pdf",
-        "media/references.json",
-        "media/references.csv",
-    ):
+    per_locale = [localised(n, f) for f in projects for n in ("project.json", "brief.pdf")]
+    references = ("media/references.json", "media/references.csv")
+    for fixed in (MANIFEST, CHECKSUMS, *per_locale, *references):
         names.reserve(fixed)
     by_locale = scripts if isinstance(scripts, dict) else {"": scripts}
     planned_scripts = [
-        (script, _script_stem(names, script, folder))
+        (script, _script_stem(names, script, folder), folder)
         for folder, found in by_locale.items()
         for script in found
     ]
     # References need no archive paths: only files in the bundle claim names.
     claim = names if spec.include_media else None
     planned_media = [_plan_media(ctx, claim, item) for item in project.own_media()]
-    return Plan(spec, project, planned_scripts, planned_media, names)
+    return Plan(spec, project, planned_scripts, planned_media, names, projects=projects)
 
 
 def _script_stem(names: UniqueNames, script: Script, folder: str = "") -> str:
@@ -323,7 +352,7 @@ def _write_bundle(ctx: ExportContext, plan: Plan, path: Path) -> ArchiveWriter:
         ctx.progress.report("bundling scripts", 8)
         sources += _add_records(ctx, archive, plan)
         if spec.include_pdf:
-            sources.append(_add_brief(ctx, archive))
+            sources += _add_briefs(ctx, archive, list(plan.projects))
         if spec.include_media:
             sources += _add_media_files(ctx, archive, plan)
         else:
@@ -345,24 +374,27 @@ def _json_bytes(value: Any) -> bytes:
 
 def _add_records(ctx: ExportContext, archive: ArchiveWriter, plan: Plan) -> list[dict[str, Any]]:
     collections = ctx.settings.collections
-    project_json = _json_bytes(plan.project.to_json())
-    archive.add_bytes("project.json", project_json, mime_type="application/json")
-    sources = [_source(collections.projects, plan.project.id, "project")]
+    sources = []
+    for folder, project in (plan.projects or {"": plan.project}).items():
+        name = localised("project.json", folder)
+        archive.add_bytes(name, _json_bytes(project.to_json()), mime_type="application/json")
+        sources.append(_source(collections.projects, project.id, "project", locale=folder))
     media_paths = {str(m.media.id): m for m in plan.media}
-    for script, stem in plan.scripts:
+    for script, stem, folder in plan.scripts:
         markdown = script_markdown(script, plan.project, _media_link(media_paths, plan.spec))
         archive.add_bytes(f"{stem}.md", markdown.encode(), mime_type="text/markdown")
         script_json = _json_bytes(script.to_json())
         archive.add_bytes(f"{stem}.json", script_json, mime_type="application/json")
         sources += [
-            _source(collections.scripts, script.id, "script-markdown"),
-            _source(collections.scripts, script.id, "script-json"),
+            _source(collections.scripts, script.id, "script-markdown", locale=folder),
+            _source(collections.scripts, script.id, "script-json", locale=folder),
         ]
     return sources
 
 
-def _source(collection: str | None, doc_id: Any, kind: str) -> dict[str, Any]:
-    return {"kind": kind, "sourceCollection": collection, "sourceId": doc_id}
+def _source(collection: str | None, doc_id: Any, kind: str, *, locale: str = "") -> dict[str, Any]:
+    source = {"kind": kind, "sourceCollection": collection, "sourceId": doc_id}
+    return {**source, "locale": locale} if locale else source
 
 
 def _media_link(media: dict[str, PlannedMedia], spec: BundleSpec) -> MediaUrl:
@@ -535,24 +567,37 @@ class _SliceProgress(Progress):
         self.outer.report(f"brief: {stage}", self.low + (self.high - self.low) * share)
 
 
-def _add_brief(ctx: ExportContext, archive: ArchiveWriter) -> dict[str, Any]:
+def _brief_context(ctx: ExportContext, folder: str) -> ExportContext:
+    """The job as a brief in one locale: the bundle's own (`""`) or `folder`'s, read anew."""
+    options = content_options(ctx.job.params).model_dump(exclude_none=True, exclude={"fresh"})
+    if not folder:
+        return replace(ctx, job=replace(ctx.job, params={"options": options}))
+    options["locale"] = folder
+    return replace(ctx, job=replace(ctx.job, params={"options": options}), fetched={})
+
+
+def _add_briefs(
+    ctx: ExportContext, archive: ArchiveWriter, folders: list[str]
+) -> list[dict[str, Any]]:
     from jobs.pdf import export as project_pdf  # xhtml2pdf is heavy: only when a brief is asked for
 
-    folder = ctx.workdir / "brief"
-    folder.mkdir()
-    options = content_options(ctx.job.params).model_dump(exclude_none=True)
-    if options.get("locale") == ALL_LOCALES:
-        options.pop("locale")  # the brief is in one locale: the default
-    sub = replace(
-        ctx,
-        job=replace(ctx.job, params={"options": options}),
-        workdir=folder,
-        progress=_SliceProgress(ctx.progress, 8, PROGRESS_START),
-    )
-    artifact = project_pdf.build(sub)
-    archive.add_file("brief.pdf", artifact.path, mime_type="application/pdf")
-    shutil.rmtree(folder, ignore_errors=True)
-    return _source(None, None, "brief")
+    sources = []
+    share = (PROGRESS_START - 8) / len(folders)
+    for i, folder in enumerate(folders):
+        workdir = ctx.workdir / localised("brief", folder)
+        workdir.mkdir()
+        low = 8 + share * i
+        sub = replace(
+            _brief_context(ctx, folder),
+            workdir=workdir,
+            progress=_SliceProgress(ctx.progress, low, low + share),
+        )
+        artifact = project_pdf.build(sub)
+        name = localised("brief.pdf", folder)
+        archive.add_file(name, artifact.path, mime_type="application/pdf")
+        shutil.rmtree(workdir, ignore_errors=True)
+        sources.append(_source(None, None, "brief", locale=folder))
+    return sources
 
 
 # -- manifest ------------------------------------------------------------------------

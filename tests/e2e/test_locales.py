@@ -114,5 +114,25 @@ def test_a_bundle_of_every_locale_writes_them_side_by_side(stack):
     pilot_de = next(n for n in names if n.startswith("scripts/de/") and n.endswith(".md"))
     markdown = archive.read(pilot_de).decode()
     assert markdown.count("Pilot — Prolog") == 1  # the title once, not again as the body's heading
-    project = json.loads(archive.read("project.json"))
-    assert project["team"][0]["name"] == "Ines Alvarez"
+    assert "project.json" not in names and "brief.pdf" not in names
+    project = json.loads(archive.read("project.de.json"))
+    assert project["title"] == "Der Leuchtturmwärter"
+    assert project["team"][0] == {**project["team"][0], "name": "Ines Alvarez", "role": "Autorin"}
+    assert json.loads(archive.read("project.en.json"))["logline"] == DRAFT_LOGLINE
+
+
+def test_a_bundle_of_every_locale_has_each_locales_project_and_brief(stack):
+    job = export(stack, "project-zip", {"options": {"locale": "all", "includePdf": True}})
+    archive = zipfile.ZipFile(io.BytesIO(result(stack, job)[1]))
+    manifest = json.loads(archive.read("manifest.json"))
+    listed = {f["path"]: f for f in manifest["files"]}
+    for code, title in (("en", "The Lighthouse Keeper"), ("de", "Der Leuchtturmwärter")):
+        assert json.loads(archive.read(f"project.{code}.json"))["title"] == title
+        assert title in pdf_text(archive.read(f"brief.{code}.pdf"))
+        assert listed[f"project.{code}.json"]["locale"] == code
+        assert listed[f"brief.{code}.pdf"] == {**listed[f"brief.{code}.pdf"], "kind": "brief"}
+        assert listed[f"brief.{code}.pdf"]["locale"] == code
+    assert "Projektbriefing" in pdf_text(archive.read("brief.de.pdf"))
+    assert all(
+        f["locale"] in ("en", "de") for f in manifest["files"] if f["path"].startswith("scripts/")
+    )

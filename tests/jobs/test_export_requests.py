@@ -15,9 +15,7 @@ def test_notes_are_kept_one_a_line_and_read_back():
         notes=["projects has no drafts: exporting the saved version", "second note"],
     )
     fields = status_fields(state)
-    assert fields["notes"] == (
-        "projects has no drafts: exporting the saved version\nsecond note"
-    )
+    assert fields["notes"] == ("projects has no drafts: exporting the saved version\nsecond note")
     doc = {"id": 5, "type": "project-zip", "project": 17, **fields}
     assert state_from_doc(doc).notes == state.notes
     assert state_from_doc({**doc, "notes": None}).notes == []

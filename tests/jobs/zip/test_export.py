@@ -16,7 +16,7 @@ import pytest
 import responses
 
 from app.settings import Settings
-from cms_client import PayloadClient
+from cms_client import PayloadClient, Project, Script
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
 from jobs.state import ExportType, JobState
@@ -471,3 +471,26 @@ def test_the_bundles_markdown_never_links_to_scripts_or_inline_documents(setting
     markdown = entries["scripts/002-Draft 2_ story.md"].decode().lower()
     assert "javascript:" not in markdown and "data:" not in markdown
     assert "link 0" in markdown and "(<https://example.org/ok>)" in markdown
+
+
+def test_every_locale_reserves_its_own_project_and_brief(settings):
+    def project(title: str) -> Project:
+        return Project(17, title, None, None, None, (), None, None, None)
+
+    en, de = project("The Lighthouse Keeper"), project("Der Leuchtturmwärter")
+    scripts = [Script(1, 17, "project.de", "notes", 1, None, None, None)]
+    plan = project_zip.plan_bundle(
+        make_ctx(settings),
+        project_zip.BundleSpec(include_pdf=True),
+        en,
+        {"en": scripts, "de": scripts},
+        {"en": en, "de": de},
+    )
+    assert plan.projects == {"en": en, "de": de}
+    for name in ("project.en.json", "project.de.json", "brief.en.pdf", "brief.de.pdf"):
+        assert plan.names.claim(name) != name  # taken: no script or media can have it
+    assert [(stem, folder) for _, stem, folder in plan.scripts] == [
+        ("scripts/en/001-project.de", "en"),
+        ("scripts/de/001-project.de", "de"),
+    ]
+    assert plan.file_count == 2 + 2 * 2 + 2 * 2 + 2  # manifest, sums; per locale; scripts; refs
