@@ -108,8 +108,9 @@ def test_an_editor_exports_a_pdf_from_the_project_view(
     assert percents == sorted(percents), f"the bar went backwards: {seen}"
 
     live = service_issues_tickets(admin_stack)
-    if live and seen[0][0] not in ("succeeded", "failed"):
-        # the progress came over the service's WebSocket, through the signed eventsUrl
+    if live and any(status == "running" for status, _ in seen):
+        # the progress came over the service's WebSocket, through the signed eventsUrl (a job
+        # that ended before the panel learnt its id has nothing left to stream: no socket)
         urls = [ws.url for ws in sockets if "/jobs/" in ws.url]
         assert urls and all("ticket=" in u for u in urls), [ws.url for ws in sockets]
         assert any('"status": "succeeded"' in f or '"status":"succeeded"' in f for f in frames), (
@@ -287,7 +288,8 @@ def test_an_editor_in_the_german_admin_view_exports_the_german_brief(
     (artifacts / "brief-de.pdf").write_bytes(pdf)
     text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages)
     assert "Der Leuchtturmwärter" in text, text[:2000]
-    assert "Inhalt" in text and "Projektbriefing" in text, text[:2000]
+    # labels in German ("PROJEKTBRIEFING" on the cover; a draft's running header says so instead)
+    assert "Inhalt" in text and "projektbriefing" in text.lower(), text[:2000]
     assert "Die Geschichte der Wärterin" in text and "Keeper’s Story" not in text, text[:2000]
     wait_for_idle(page)
     page.screenshot(path=str(artifacts / "request-succeeded-de.png"), full_page=True)
