@@ -412,7 +412,16 @@ def _is_file(media: Mapping[str, Any]) -> bool:
 
 def _table(node: Node, walk: _Walk) -> Markup:
     rows = Markup("").join(_table_row(row, walk) for row in children(node))
-    return Markup('<table class="rt-table">{}</table>').format(rows)
+    # A header row is repeated on every page the table runs onto (xhtml2pdf's `repeat`).
+    repeat = Markup(' repeat="1"') if _is_header_row(next(iter(children(node)), {})) else ""
+    return Markup('<table class="rt-table"{}>{}</table>').format(repeat, rows)
+
+
+def _is_header_row(row: Node) -> bool:
+    cells = children(row)
+    return bool(cells) and all(
+        isinstance(cell.get("headerState"), int) and cell["headerState"] > 0 for cell in cells
+    )
 
 
 def _table_row(node: Node, walk: _Walk) -> Markup:

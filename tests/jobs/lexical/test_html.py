@@ -132,7 +132,12 @@ def test_table_with_header_and_colspan() -> None:
     )
     table = node("table", node("tablerow", cell("H", 1)), node("tablerow", cell("v", 0, 2)))
     out = html(table)
-    assert '<table class="rt-table"><tr><th>H</th></tr><tr><td colspan="2">v</td></tr>' in out
+    assert (
+        '<table class="rt-table" repeat="1"><tr><th>H</th></tr><tr><td colspan="2">v</td></tr>'
+        in out
+    )  # a header row repeats on every page the table runs onto
+    plain = node("table", node("tablerow", cell("v")), node("tablerow", cell("w")))
+    assert '<table class="rt-table"><tr><td>v</td></tr>' in html(plain)
 
 
 # --------------------------------------------------------------------------- #

@@ -70,6 +70,14 @@ def test_short_chapters_share_pages(english):
     assert len(starts) < 5  # five chapters, fewer pages opened for them
 
 
+def test_a_long_tables_header_row_is_repeated_on_every_page_it_runs_onto(english):
+    pages = [page for page in english[0] if "Location 30" in page or "Location 50" in page]
+    assert len(pages) == 2  # the 60-row table runs over more than one page …
+    for page in pages:  # … and each page it continues on starts with its header row
+        body = page.split("page ", 1)[1]
+        assert "Scene\nLocation\nPages\nCast" in body, body[:120]
+
+
 def test_a_german_draft_is_german_and_says_draft_on_every_page(german_draft):
     pages = german_draft[0]
     text = "\n".join(pages)
