@@ -38,9 +38,10 @@ from redis import Redis
 from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.types import Scope
 
+from app.errors import APIError
 from app.settings import Settings
 from jobs import fleet
 from jobs import metrics as _pipeline_metrics  # noqa: F401  (registers them in every process)
@@ -175,20 +176,25 @@ def scrape(settings: Settings, redis: Redis, accept: str = "") -> tuple[bytes, s
 async def metrics_endpoint(request: Request) -> Response:
     services = request.app.state.services
     settings: Settings = services.settings
-    if settings.metrics_token is not None and not token_ok(request, str(settings.metrics_token)):
-        return PlainTextResponse(
-            "metrics need Authorization: Bearer <METRICS_TOKEN>\n",
-            status_code=401,
-            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-        )
+    require_metrics_token(request, settings)
     accept = request.headers.get("accept", "")
     body, content_type = await run_in_threadpool(scrape, settings, services.redis, accept)
     return Response(body, headers={"Content-Type": content_type})
 
 
-def token_ok(request: Request, token: str) -> bool:
+def require_metrics_token(request: Request, settings: Settings) -> None:
+    """With METRICS_TOKEN set, refuse (401, JSON) a scrape without `Bearer <token>`."""
+    if settings.metrics_token is None:
+        return
     given = request.headers.get("authorization", "")
-    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+    expected = f"Bearer {settings.metrics_token}"
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise APIError(
+            401,
+            "unauthenticated",
+            "the metrics need Authorization: Bearer <METRICS_TOKEN>",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
 
 
 def serve_worker_metrics(settings: Settings) -> bool:

@@ -15,9 +15,9 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
-from app.metrics import token_ok
+from app.metrics import require_metrics_token
 from app.settings import Settings
 from jobs import fleet
 
@@ -33,11 +33,6 @@ def queue_report(redis: Any, settings: Settings) -> dict[str, Any]:
 async def queues_endpoint(request: Request) -> Response:
     services = request.app.state.services
     settings: Settings = services.settings
-    if settings.metrics_token is not None and not token_ok(request, str(settings.metrics_token)):
-        return PlainTextResponse(
-            "this needs Authorization: Bearer <METRICS_TOKEN>\n",
-            status_code=401,
-            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-        )
+    require_metrics_token(request, settings)
     report = await run_in_threadpool(queue_report, services.redis, settings)
     return JSONResponse(report)

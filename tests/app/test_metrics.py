@@ -122,7 +122,10 @@ def test_unmatched_paths_share_one_label(client) -> None:
 def test_a_metrics_token_is_required_when_set(settings: Settings, redis: Redis, payload) -> None:
     guarded = replace(settings, metrics_token=Secret("scrape-token-0123456789"))
     with TestClient(create_app(guarded, redis=redis)) as client:
-        assert client.get("/metrics").status_code == 401
+        refused = client.get("/metrics")
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "unauthenticated"  # JSON like every error
+        assert refused.headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
         wrong = {"Authorization": "Bearer nope"}
         assert client.get("/metrics", headers=wrong).status_code == 401
         scrape(client, Authorization="Bearer scrape-token-0123456789")
