@@ -7,9 +7,11 @@ Value must be unique". Each result now has a name no other export can take.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from rq import Worker
 
 from tests.e2e.stack import Stack
 from tests.e2e.test_payload import payload, service, wait_for_outcome
@@ -19,8 +21,16 @@ pytestmark = pytest.mark.e2e
 BURST = 10
 
 
+def wait_for_workers(stack: Stack, count: int, timeout_s: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while len(Worker.all(connection=stack.redis)) < count:
+        assert time.monotonic() < deadline, f"{count} workers did not register in {timeout_s} s"
+        time.sleep(0.2)
+
+
 def test_two_workers_on_a_burst_of_one_projects_exports_all_succeed(stack: Stack):
     second = stack.start_worker("worker-2")
+    wait_for_workers(stack, 2)  # registered once warm: both take part from the first export
     project = stack.seed["projects"]["sample"]
 
     def submit(_: int) -> dict:
