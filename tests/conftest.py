@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,6 +91,23 @@ def payload() -> Iterator[PayloadStub]:
         seed(stub)
         stub.install()
         yield stub
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def process_env(payload_url: str, redis_url: str, temp_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a service process a test starts (a worker, the CLI): this checkout,
+    the service's key, and `extra` on top."""
+    return {
+        **os.environ,
+        "PAYLOAD_URL": payload_url,
+        "PAYLOAD_API_KEY": SERVICE_KEY,
+        "REDIS_URL": redis_url,
+        "EXPORT_TEMP_DIR": str(temp_dir),
+        "PYTHONPATH": str(REPO),
+        **extra,
+    }
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ result, and the service takes new exports on the new master.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -23,11 +22,10 @@ from starlette.websockets import WebSocketDisconnect
 
 from app.main import create_app
 from app.settings import Settings
-from bench.fake_payload import FakePayload
 from jobs import connection
 from jobs.state import JobStore
-from tests.conftest import EDITOR
-from tests.payload_stub import SERVICE_KEY, PayloadStub, seed
+from tests.conftest import EDITOR, process_env
+from tests.payload_stub import SERVICE_KEY
 from tests.redis_sentinel import sentinel_setup, wait_until
 
 pytestmark = pytest.mark.failover
@@ -41,26 +39,10 @@ def sentinels(tmp_path):
 
 
 @pytest.fixture
-def fake_payload():
-    stub = PayloadStub(None)
-    seed(stub)
-    fake = FakePayload(stub).start()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
 def worker(sentinels, fake_payload, tmp_path):
-    env = {
-        **os.environ,
-        "PAYLOAD_URL": fake_payload.url,
-        "PAYLOAD_API_KEY": SERVICE_KEY,
-        "REDIS_URL": sentinels.url,
-        "EXPORT_TEMP_DIR": str(tmp_path),
-        "PYTHONPATH": str(REPO),
-        "LOG_FORMAT": "text",
-        "STEADY_STEPS": "60",
-    }
+    env = process_env(
+        fake_payload.url, sentinels.url, tmp_path, LOG_FORMAT="text", STEADY_STEPS="60"
+    )
     log = (tmp_path / "worker.log").open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.jobs.steady_worker"],

@@ -3,31 +3,18 @@ processes (a Procfile deployment, no shared multiprocess folder), and per-queue 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from app.main import create_app
-from bench.fake_payload import FakePayload
-from tests.conftest import EDITOR
-from tests.payload_stub import SERVICE_KEY, PayloadStub, seed
+from tests.conftest import EDITOR, process_env
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def fake_payload():
-    stub = PayloadStub(None)
-    seed(stub)
-    fake = FakePayload(stub).start()
-    yield fake
-    fake.close()
 
 
 def samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -40,14 +27,7 @@ def samples(client: TestClient) -> dict[tuple[str, frozenset[tuple[str, str]]], 
 
 
 def run_worker_process(settings, *args: str) -> None:
-    env = {
-        **os.environ,
-        "PAYLOAD_URL": settings.payload_url,
-        "PAYLOAD_API_KEY": SERVICE_KEY,
-        "REDIS_URL": settings.redis_url,
-        "EXPORT_TEMP_DIR": str(settings.temp_dir),
-        "PYTHONPATH": str(REPO),
-    }
+    env = process_env(settings.payload_url, settings.redis_url, settings.temp_dir)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     done = subprocess.run(
         [sys.executable, "-m", "app.cli", "worker", *args],

@@ -5,17 +5,13 @@ job still stays in its own horse."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from bench.fake_payload import FakePayload
 from jobs import queue
 from jobs.state import ExportType, JobState, JobStatus, JobStore
-from tests.payload_stub import SERVICE_KEY, PayloadStub, seed
+from tests.conftest import process_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,15 +46,6 @@ def test_warming_up_imports_and_renders_but_opens_no_socket_and_leaves_no_thread
     assert {"briefsans_00", "briefrtl_00", "briefcjk_00"} <= set(seen["fonts"])
 
 
-@pytest.fixture
-def fake_payload():
-    stub = PayloadStub(None)
-    seed(stub)
-    fake = FakePayload(stub).start()
-    yield fake
-    fake.close()
-
-
 def submit(redis, settings, job_id: str, params: dict) -> None:
     state = JobState(job_id=job_id, type=ExportType.PROJECT_PDF, project_id=17, params=params)
     queue.submit(redis, settings, state)
@@ -69,15 +56,8 @@ def test_work_horses_start_warm_and_a_crash_stays_in_its_horse(
 ):
     submit(redis, settings, "crash-1", {"crash": True})
     submit(redis, settings, "pdf-1", {})
-    env = {
-        **os.environ,
-        "PAYLOAD_URL": fake_payload.url,
-        "PAYLOAD_API_KEY": SERVICE_KEY,
-        "REDIS_URL": f"unix://{redis_server.socket_file}",
-        "EXPORT_TEMP_DIR": str(settings.temp_dir),
-        "PYTHONPATH": str(REPO),
-        "LOG_FORMAT": "text",
-    }
+    redis_url = f"unix://{redis_server.socket_file}"
+    env = process_env(fake_payload.url, redis_url, settings.temp_dir, LOG_FORMAT="text")
     out = subprocess.run(
         [sys.executable, "-m", "tests.jobs.warm_worker"],
         cwd=REPO,

@@ -14,7 +14,7 @@ import pytest
 
 from jobs import queue
 from jobs.state import ExportType, JobState, JobStatus, JobStore
-from tests.payload_stub import SERVICE_KEY
+from tests.conftest import process_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,16 +27,10 @@ def wait_for(predicate, timeout_s: float = 20.0) -> None:
 
 
 def start_worker(settings, redis_server, fake_payload, **env_extra: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "PAYLOAD_URL": fake_payload.url,
-        "PAYLOAD_API_KEY": SERVICE_KEY,
-        "REDIS_URL": f"unix://{redis_server.socket_file}",
-        "EXPORT_TEMP_DIR": str(settings.temp_dir),
-        "PYTHONPATH": str(REPO),
-        "LOG_FORMAT": "text",
-        **env_extra,
-    }
+    redis_url = f"unix://{redis_server.socket_file}"
+    env = process_env(
+        fake_payload.url, redis_url, settings.temp_dir, LOG_FORMAT="text", **env_extra
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "tests.jobs.slow_worker"], cwd=REPO, env=env, start_new_session=True
     )

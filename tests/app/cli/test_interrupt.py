@@ -3,7 +3,6 @@ nothing left behind. A real process and a real SIGINT (Payload served over loopb
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,22 +12,15 @@ from pathlib import Path
 import pytest
 
 from jobs.state import JobStatus, JobStore
-from tests.payload_stub import SERVICE_KEY
+from tests.conftest import process_env
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.slow
 def test_ctrl_c_during_an_export_exits_130(settings, redis, redis_server, fake_payload):
-    env = {
-        **os.environ,
-        "PAYLOAD_URL": fake_payload.url,
-        "PAYLOAD_API_KEY": SERVICE_KEY,
-        "REDIS_URL": f"unix://{redis_server.socket_file}",
-        "EXPORT_TEMP_DIR": str(settings.temp_dir),
-        "PYTHONPATH": str(REPO),
-        "SLOW_EXPORT_S": "20",
-    }
+    redis_url = f"unix://{redis_server.socket_file}"
+    env = process_env(fake_payload.url, redis_url, settings.temp_dir, SLOW_EXPORT_S="20")
     argv = ["export", "zip", "17", "--no-upload", "-o", str(settings.temp_dir.parent)]
     command = subprocess.Popen(
         [sys.executable, "-m", "tests.jobs.slow_worker", *argv],
