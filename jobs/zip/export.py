@@ -51,13 +51,12 @@ from jobs.lexical.markdown import MediaUrl, escape_text, is_lexical, lexical_mar
 from jobs.lexical.walker import Node
 from jobs.paths import UniqueNames, safe_component
 from jobs.progress import Progress
-from jobs.project_data import fetch_project, fetch_scripts, is_draft, load
+from jobs.project_data import ProjectData, fetch_project, fetch_scripts, is_draft, load
 from jobs.zip.archive import FORMATS, ArchiveError, ArchiveFormat, ArchiveWriter, open_archive
 
 logger = logging.getLogger(__name__)
 
-_BY_LOCALE_KEY = "scripts-by-locale"
-_PROJECTS_BY_LOCALE_KEY = "projects-by-locale"
+_BY_LOCALE_KEY = "project-data-by-locale"
 
 MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
@@ -146,10 +145,13 @@ def depends_on(ctx: ExportContext) -> dict[str, Any]:
     """What the bundle's fingerprint covers (`jobs.fingerprint`)."""
     spec = BundleSpec.from_params(ctx.job.params)
     content = content_options(ctx.job.params)
-    scripts = _scripts_by_locale(ctx, content.locale)
-    projects = _projects_by_locale(ctx, content.locale)
-    docs = [{"locale": code, **p.to_json()} for code, p in projects.items()]
-    docs += [{"locale": code, **s.to_json()} for code, found in scripts.items() for s in found]
+    by_locale = _by_locale(ctx, content.locale)
+    docs = [{"locale": code, **data.project.to_json()} for code, data in by_locale.items()]
+    docs += [
+        {"locale": code, **script.to_json()}
+        for code, data in by_locale.items()
+        for script in data.scripts
+    ]
     parts: dict[str, Any] = {
         "data": fingerprint.docs_digest(docs),
         # The spec as validated (defaults filled in), so `{}` and `{"format": "zip"}` match.
@@ -163,7 +165,7 @@ def depends_on(ctx: ExportContext) -> dict[str, Any]:
         from jobs.pdf import export as project_pdf
 
         parts["brief"] = {
-            code: project_pdf.depends_on(_brief_context(ctx, code)) for code in projects
+            code: project_pdf.depends_on(_brief_context(ctx, code)) for code in by_locale
         }
     return parts
 
@@ -174,8 +176,10 @@ def build(ctx: ExportContext) -> Artifact:
     ctx.progress.report("fetching project", 5)
     project = load(ctx).project
     locale = content_options(ctx.job.params).locale
-    scripts = _scripts_by_locale(ctx, locale)
-    plan = plan_bundle(ctx, spec, project, scripts, _projects_by_locale(ctx, locale))
+    by_locale = _by_locale(ctx, locale)
+    scripts = {code: data.scripts for code, data in by_locale.items()}
+    projects = {code: data.project for code, data in by_locale.items()}
+    plan = plan_bundle(ctx, spec, project, scripts, projects)
     plan.locale, plan.locales = locale, tuple(code for code in scripts if code)
     plan.draft = is_draft(project, [s for found in scripts.values() for s in found])
     check_limits(ctx, plan)
@@ -208,32 +212,19 @@ def build(ctx: ExportContext) -> Artifact:
     )
 
 
-def _scripts_by_locale(ctx: ExportContext, locale: str | None) -> dict[str, list[Script]]:
-    """The scripts, by locale folder: `""` for one locale, each code for `all` (read once)."""
-    data = load(ctx)
+def _by_locale(ctx: ExportContext, locale: str | None) -> dict[str, ProjectData]:
+    """The project and its scripts by locale folder: `""` for one locale, each code for
+    `all` (read once per job)."""
     if locale != ALL_LOCALES:
-        return {"": data.scripts}
+        return {"": load(ctx)}
     cached = ctx.fetched.get(_BY_LOCALE_KEY)
     if isinstance(cached, dict):
         return cached
-    found = {
-        code: fetch_scripts(ctx, data.project, locale=code)
-        for code in locales_for_all(ctx.cms, ctx.settings)
-    }
+    found = {}
+    for code in locales_for_all(ctx.cms, ctx.settings):
+        project = fetch_project(ctx, locale=code)
+        found[code] = ProjectData(project, fetch_scripts(ctx, project, locale=code))
     ctx.fetched[_BY_LOCALE_KEY] = found
-    return found
-
-
-def _projects_by_locale(ctx: ExportContext, locale: str | None) -> dict[str, Project]:
-    """The project, by locale folder like `_scripts_by_locale` (read once)."""
-    data = load(ctx)
-    if locale != ALL_LOCALES:
-        return {"": data.project}
-    cached = ctx.fetched.get(_PROJECTS_BY_LOCALE_KEY)
-    if isinstance(cached, dict):
-        return cached
-    found = {code: fetch_project(ctx, locale=code) for code in _scripts_by_locale(ctx, locale)}
-    ctx.fetched[_PROJECTS_BY_LOCALE_KEY] = found
     return found
 
 
