@@ -17,8 +17,8 @@ the body as JSON, who is acting — and do nothing of the following themselves:
 5. **record** the `export-requests` document in Payload (the durable record; the webhook's
    request already has one), then **queue** the job.
 
-Redis is checked before anything is written, so an outage answers 503 with nothing left
-behind. A refusal of a request that came with a document is written onto that document,
+The reservation in Redis comes before anything is written to Payload, so a Redis outage
+answers 503 with nothing left behind. A refusal of a request that came with a document is written onto that document,
 so the editor sees why in the admin. If queueing fails after the document exists, the
 document is marked failed with the reason, so none is left `queued` with no job behind it.
 """
@@ -198,7 +198,6 @@ def _params_of(
 def _record_and_queue(services: Services, state: JobState) -> JobState:
     """Steps 4–5, blocking: reserve, record in Payload, queue."""
     redis, settings = services.redis, services.settings
-    redis.ping()
     quotas.reserve(redis, settings, state)
     try:
         if state.request_doc_id is None:
