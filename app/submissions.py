@@ -18,9 +18,10 @@ the body as JSON, who is acting — and do nothing of the following themselves:
    request already has one), then **queue** the job.
 
 The reservation in Redis comes before anything is written to Payload, so a Redis outage
-answers 503 with nothing left behind. A refusal of a request that came with a document is written onto that document,
-so the editor sees why in the admin. If queueing fails after the document exists, the
-document is marked failed with the reason, so none is left `queued` with no job behind it.
+answers 503 with nothing left behind. A refusal of a request that came with a document is
+written onto that document, so the editor sees why in the admin. If queueing fails after
+the document exists, the document is marked failed with the reason, so none is left
+`queued` with no job behind it.
 """
 
 from __future__ import annotations
