@@ -36,6 +36,9 @@ class FakePayload:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Payload (Node's http server) sends with TCP_NODELAY; without it the body,
+            # written after the headers, waits for the client's delayed ACK (~40 ms).
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
