@@ -4,10 +4,12 @@ Redis (and so `GET /jobs/{id}` and live watchers) sees every change. The Payload
 document is patched when the job starts (so the admin learns its job id at once), then
 at most once per `progress_writeback_interval_s`, stage changes included: whatever
 changed within that window becomes one PATCH, so a one-second PDF costs Payload two
-writes, not six. The start and final states are written with a short, bounded,
-backed-off retry (the start may meet a document Payload has not committed yet); a
-final state that still cannot be written is left in `WRITEBACK_PENDING_KEY` for the
-reconciler, so no outcome is lost.
+writes, not six. Those PATCHes run in order on a background thread, so the job does not
+wait for Payload while it fetches and renders; the final state waits for them, then is
+written last. The start and final states are written with a short, bounded, backed-off
+retry (the start may meet a document Payload has not committed yet); a final state that
+still cannot be written is left in `WRITEBACK_PENDING_KEY` for the reconciler, so no
+outcome is lost.
 
 Each job's stage timings (`jobs.timings`) are kept here too, since this is where its
 state changes: they reach Redis with every change and Payload with every write.
@@ -16,6 +18,7 @@ state changes: they reach Redis with every change and Payload with every write.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -70,6 +73,9 @@ class Progress:
         self._written_once = False
         self._last_cancel_check = float("-inf")
         self.timings = StageTimer()
+        self._writes_lock = threading.Lock()
+        self._writes: list[tuple[dict[str, Any], bool]] = []
+        self._writer: threading.Thread | None = None
 
     @property
     def job_id(self) -> str:
@@ -91,7 +97,7 @@ class Progress:
             notes=[],
         )
         # Written at once: the admin learns the job id (and opens its live socket) from it.
-        self._writeback(final=False, retry=True)
+        self._write_soon(retry=True)
 
     def stop_request(self) -> ExportInterrupted | None:
         """Why this job has been asked to stop ("cancelled by …"), if it has."""
@@ -156,18 +162,28 @@ class Progress:
         self._write_final()
 
     def _write_final(self) -> None:
-        self._writeback(final=True, retry=True)
-        # The final PATCH's own time reaches Redis (and GET /jobs/{id}), not Payload.
+        # `write-back` is the time the job waited for Payload: the earlier PATCHes still
+        # in flight, then the final one. Its own time reaches Redis, not Payload.
+        with self.timings.stage(stages.WRITE_BACK):
+            self.flush()
+            self._write_now(final=True, retry=True)
         self._apply(timings=dict(self.timings.ms))
 
     def _flush_if_due(self) -> None:
         interval = self.runtime.settings.progress_writeback_interval_s
         if self._pending and self._clock() - self._window_start >= interval:
-            self._writeback(final=False, retry=not self._written_once)
+            self._write_soon(retry=not self._written_once)
 
     def write_final(self) -> None:
         """Write the final state to Payload again (the reconciler's retry)."""
-        self._writeback(final=True, retry=False)
+        self._write_now(final=True, retry=False)
+
+    def flush(self) -> None:
+        """Wait until every PATCH asked for so far has been sent (or given up on)."""
+        with self._writes_lock:
+            writer = self._writer
+        if writer is not None:
+            writer.join()
 
     def _apply(self, **changes: Any) -> None:
         changes.setdefault("timings", dict(self.timings.ms))
@@ -176,18 +192,50 @@ class Progress:
         except JobExpired:  # it waited or ran past EXPORT_JOB_TTL_S: write it whole again
             self.state = self.runtime.store.restore(replace(self.state, **changes))
 
-    def _writeback(self, *, final: bool, retry: bool) -> None:
+    def _write_soon(self, *, retry: bool) -> None:
+        """Queue a PATCH of the state as it is now; a background thread sends it."""
+        self._mark_written()
+        fields = status_fields(self.state)
+        with self._writes_lock:
+            self._writes.append((fields, retry))
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._send_queued, name=f"writeback-{self.job_id}", daemon=True
+                )
+                self._writer.start()
+
+    def _send_queued(self) -> None:
+        while (write := self._next_write()) is not None:
+            fields, retry = write
+            try:
+                self._patch(fields, final=False, retry=retry)
+            except Exception:  # a progress write must never take the job (or its writes) down
+                logger.exception("job %s: progress write-back failed", self.job_id)
+
+    def _next_write(self) -> tuple[dict[str, Any], bool] | None:
+        with self._writes_lock:
+            if not self._writes:
+                self._writer = None
+                return None
+            return self._writes.pop(0)
+
+    def _write_now(self, *, final: bool, retry: bool) -> None:
+        self._mark_written()
+        self._patch(status_fields(self.state), final=final, retry=retry)
+
+    def _mark_written(self) -> None:
+        self._pending, self._written_once = False, True
+        self._window_start = self._clock()
+
+    def _patch(self, fields: dict[str, Any], *, final: bool, retry: bool) -> None:
         doc_id = self.state.request_doc_id
         if doc_id is None:
             return
         delays = self.runtime.settings.writeback_retry_delays_s if retry else ()
         collection = self.runtime.settings.collections.export_requests
-        self._pending, self._written_once = False, True
-        self._window_start = self._clock()
         for attempt in range(len(delays) + 1):
             try:
-                with self.timings.stage(stages.WRITE_BACK):
-                    self.runtime.cms.update(collection, doc_id, status_fields(self.state))
+                self.runtime.cms.update(collection, doc_id, fields)
             except (CMSNotFound, CMSUnavailable) as exc:
                 # A 404 right after creation: Payload's transaction may not have committed.
                 if attempt < len(delays):

@@ -4,7 +4,9 @@ Payload."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -44,6 +46,7 @@ def test_payload_sees_at_most_one_update_a_second(progress, payload, redis):
     for percent in range(10, 20):
         tracker.report("rendering", percent)
         clock.now += 0.25
+    tracker.flush()
     assert writes(payload) == [("starting", 0), ("rendering", 14), ("rendering", 18)]
     assert tracker.runtime.store.get("p-1").progress == 19  # Redis saw every one
 
@@ -69,6 +72,46 @@ def test_a_late_stage_change_is_written_once_the_window_has_passed(progress, pay
     tracker.fail("the PDF brief could not be rendered: no")
     assert writes(payload) == [("starting", 0), ("rendering", 60), ("rendering", 60)]
     assert payload.docs("export-requests")[-1]["status"] == "failed"
+
+
+def test_the_job_does_not_wait_for_payload_to_take_its_progress(progress, payload, monkeypatch):
+    """#18: progress PATCHes go out beside the job; the final one waits for them and is last."""
+    tracker, clock = progress
+    release = threading.Event()
+    update = payload._update
+
+    def slow_update(*args: Any) -> Any:
+        release.wait(10)
+        return update(*args)
+
+    monkeypatch.setattr(payload, "_update", slow_update)
+    tracker.start()  # returns while Payload still holds the start PATCH
+    clock.now += 1.5
+    tracker.report("rendering", 60)
+    assert tracker.runtime.store.get("p-1").stage == "rendering"
+    assert writes(payload) == []
+    release.set()
+    tracker.succeed({"id": 9, "url": "/api/media/file/brief.pdf"})
+    assert writes(payload) == [("starting", 0), ("rendering", 60), ("done", 100)]
+
+
+def test_a_progress_write_that_breaks_does_not_stop_the_next(progress, payload, monkeypatch):
+    tracker, _ = progress
+    update = payload._update
+    calls = []
+
+    def first_breaks(*args: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in a write")
+        return update(*args)
+
+    monkeypatch.setattr(payload, "_update", first_breaks)
+    tracker.start()
+    tracker.flush()
+    tracker.succeed({"id": 9, "url": "/api/media/file/brief.pdf"})
+    assert writes(payload) == [("done", 100)]
+    assert payload.docs("export-requests")[-1]["status"] == "succeeded"
 
 
 def test_timings_reach_redis_and_payload(progress, payload):
