@@ -14,7 +14,13 @@ from cms_client.errors import (
     FetchRefused,
 )
 from cms_client.fetch import DownloadResult, FetchPolicy, copy_to, iter_checked
-from cms_client.projects import CollectionSlugs, read_media, read_project, read_scripts
+from cms_client.projects import (
+    CollectionSlugs,
+    read_media,
+    read_project,
+    read_project_and_scripts,
+    read_scripts,
+)
 from cms_client.reading import ALL_LOCALES, PUBLISHED, Locales, Reading, locales_from, read_locales
 from cms_client.records import Media, Project, Script
 from cms_client.scrub import FOREIGN_UPLOAD_TEXT
@@ -51,5 +57,6 @@ __all__ = [
     "read_locales",
     "read_media",
     "read_project",
+    "read_project_and_scripts",
     "read_scripts",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cms_client import Media, Project, Script, read_project, read_scripts
+from cms_client import Media, Project, Script, read_project, read_project_and_scripts
 from jobs.content import reading_of
 from jobs.context import ExportContext
 
@@ -40,34 +40,38 @@ def load(ctx: ExportContext) -> ProjectData:
     cached = ctx.fetched.get(_KEY)
     if isinstance(cached, ProjectData):
         return cached
-    project = fetch_project(ctx)
-    data = ProjectData(project, fetch_scripts(ctx, project))
+    data = fetch_project_data(ctx)
     ctx.fetched[_KEY] = data
     return data
 
 
-def fetch_project(ctx: ExportContext, *, locale: str | None = None) -> Project:
-    """The job's project with its cover and media, in the job's locale and version.
-
-    `locale` reads it in that locale instead of the job's (a bundle of every locale).
-    """
-    reading = reading_of(ctx.job.params, locale=locale)
-    collections = ctx.settings.collections
-    project = read_project(ctx.cms, ctx.project_id, collections=collections, reading=reading)
-    if reading.draft and project.status is None:
-        ctx.progress.note(NO_DRAFTS_STAGE.format(collection=collections.projects), 6)
-    return project
-
-
-def fetch_scripts(
-    ctx: ExportContext, project: Project, *, locale: str | None = None
-) -> list[Script]:
-    """Every script/story artifact linked to the project, in their `order`.
+def fetch_project_data(ctx: ExportContext, *, locale: str | None = None) -> ProjectData:
+    """The job's project with its cover and media, and every script/story artifact linked
+    to it in their `order`, in the job's locale and version (the scripts are read beside
+    the project: a round trip less).
 
     `locale` reads them in that locale instead of the job's (a bundle of every locale).
     """
     reading = reading_of(ctx.job.params, locale=locale)
-    return read_scripts(ctx.cms, project, collections=ctx.settings.collections, reading=reading)
+    project, scripts = read_project_and_scripts(
+        ctx.cms, ctx.project_id, collections=ctx.settings.collections, reading=reading
+    )
+    _note_if_no_drafts(ctx, project, draft=reading.draft)
+    return ProjectData(project, scripts)
+
+
+def fetch_project(ctx: ExportContext) -> Project:
+    """The job's project with its cover and media, in the job's locale and version."""
+    reading = reading_of(ctx.job.params)
+    collections = ctx.settings.collections
+    project = read_project(ctx.cms, ctx.project_id, collections=collections, reading=reading)
+    _note_if_no_drafts(ctx, project, draft=reading.draft)
+    return project
+
+
+def _note_if_no_drafts(ctx: ExportContext, project: Project, *, draft: bool) -> None:
+    if draft and project.status is None:
+        ctx.progress.note(NO_DRAFTS_STAGE.format(collection=ctx.settings.collections.projects), 6)
 
 
 def is_draft(project: Project, scripts: list[Script]) -> bool:

@@ -51,7 +51,7 @@ from jobs.lexical.markdown import MediaUrl, escape_text, is_lexical, lexical_mar
 from jobs.lexical.walker import Node
 from jobs.paths import UniqueNames, safe_component
 from jobs.progress import Progress
-from jobs.project_data import ProjectData, fetch_project, fetch_scripts, is_draft, load
+from jobs.project_data import ProjectData, fetch_project_data, is_draft, load
 from jobs.zip.archive import FORMATS, ArchiveError, ArchiveFormat, ArchiveWriter, open_archive
 
 logger = logging.getLogger(__name__)
@@ -220,10 +220,10 @@ def _by_locale(ctx: ExportContext, locale: str | None) -> dict[str, ProjectData]
     cached = ctx.fetched.get(_BY_LOCALE_KEY)
     if isinstance(cached, dict):
         return cached
-    found = {}
-    for code in locales_for_all(ctx.cms, ctx.settings):
-        project = fetch_project(ctx, locale=code)
-        found[code] = ProjectData(project, fetch_scripts(ctx, project, locale=code))
+    found = {
+        code: fetch_project_data(ctx, locale=code)
+        for code in locales_for_all(ctx.cms, ctx.settings)
+    }
     ctx.fetched[_BY_LOCALE_KEY] = found
     return found
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
 from app.settings import Collections
-from cms_client import PayloadClient, read_media, read_project, read_scripts
+from cms_client import (
+    PayloadClient,
+    read_media,
+    read_project,
+    read_project_and_scripts,
+    read_scripts,
+)
 from tests.payload_stub import BASE_URL, SERVICE_KEY, PayloadStub, auth_header
 
 SEED_USER_EMAILS = (
@@ -72,6 +80,33 @@ def test_scripts_are_read_at_depth_0_in_their_order(payload):
     assert all(s.project_id == 17 for s in scripts)
     path, query = api_calls(payload)[-1]
     assert path == "/api/scripts" and query["depth"] == "0"
+
+
+def test_the_scripts_are_asked_for_while_the_project_is_read(payload, monkeypatch):
+    """#18: a round trip less. Here the project's GET and the scripts' GET each wait for
+    the other to arrive: only requests in flight together pass (one after the other, in
+    either order, the first one fails)."""
+    arrived = {"/api/projects/17": threading.Event(), "/api/scripts": threading.Event()}
+    dispatch = payload._dispatch
+
+    def answer(request: requests.PreparedRequest) -> Any:
+        path = urlsplit(request.url or "").path
+        if path in arrived and not arrived[path].is_set():
+            arrived[path].set()
+            other = next(event for name, event in arrived.items() if name != path)
+            if not other.wait(2):
+                return 500, {}, '{"errors": [{"message": "read one after the other"}]}'
+        return dispatch(request)
+
+    for route in payload.mock.registered():
+        monkeypatch.setattr(route, "callback", answer)
+
+    client = service_client()
+    project, scripts = read_project_and_scripts(client, 17, collections=Collections())
+
+    assert project == read_project(client, 17, collections=Collections())
+    assert scripts == read_scripts(client, project, collections=Collections())
+    assert [s.order for s in scripts] == [1, 2, 3]
 
 
 def test_many_media_are_asked_for_a_hundred_ids_at_a_time(payload):
