@@ -34,7 +34,7 @@ VOLATILE_KEYS = frozenset(
      "resetPasswordExpiration", "_verificationToken", "apiKeyIndex"}
 )  # fmt: skip
 #: The PDF renderer: a new version of any of these may change the output.
-RENDERER_DISTRIBUTIONS = ("xhtml2pdf", "reportlab", "pillow", "pypdf", "jinja2")
+RENDERER_DISTRIBUTIONS = ("xhtml2pdf", "reportlab", "rl-accel", "pillow", "pypdf", "jinja2")
 
 
 def compute(ctx: ExportContext, parts: Mapping[str, Any]) -> str:

@@ -325,6 +325,15 @@ def test_nothing_is_fetched_while_rendering(
     assert "bad link" in out.text
 
 
+def test_reportlab_runs_with_its_c_accelerators() -> None:
+    """#18: rl-accel (a dependency) replaces ReportLab's pure-Python number formatting and
+    escaping, ~20% of a brief's render; without it ReportLab falls back silently."""
+    from reportlab.lib import rl_accel
+
+    assert type(rl_accel.fp_str).__name__ == "builtin_function_or_method"
+    assert type(rl_accel.escapePDF).__name__ == "builtin_function_or_method"
+
+
 def test_a_font_file_is_hashed_once_per_process_and_again_when_it_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
