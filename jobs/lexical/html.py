@@ -118,6 +118,22 @@ def font_runs(text: str) -> list[_Run]:
     Neutral characters (spaces, punctuation, digits) stay in the run they follow
     when its font draws them, so a CJK or Arabic phrase is one span, not one per word.
     """
+    if _plain_chars().issuperset(text):
+        return [_Run(None, text)] if text else []
+    return _split_runs(text)
+
+
+@lru_cache(maxsize=1)
+def _plain_chars() -> frozenset[str]:
+    """What the base font draws left to right with nothing to decide: a text of only these
+    is one base-font run (most text is), without `_split_runs`'s loop over each character."""
+    base, _ = _coverage()
+    special = (_INVISIBLE, _SKIN_TONES, _TAGS, _REGIONAL)
+    plain = (chr(cp) for cp in base if not _is_rtl(cp) and not any(cp in s for s in special))
+    return frozenset(plain) | frozenset("\n\t\r")
+
+
+def _split_runs(text: str) -> list[_Run]:
     base, cjk = _coverage()
     runs: list[_Run] = []
     cps = [ord(ch) for ch in text]

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobs.lexical.html import (
     CJK_CLASS,
     RTL_CLASS,
     ImageRef,
+    _split_runs,
     font_runs,
     lexical_html,
     plain_text,
@@ -345,6 +348,20 @@ def test_unassigned_code_points_are_named_not_boxed() -> None:
 def test_font_runs_merge_neutrals_into_the_run() -> None:
     runs = font_runs("中文，测试 123")
     assert [(r.cls, r.text) for r in runs] == [(CJK_CLASS, "中文，测试 123")]
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            [*"Aa zé,.!\n\t\rΦάМя中文，שم", "\u200d", "\U0001f1e9", "\U0001f600"]
+        ),
+        max_size=40,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_the_one_run_shortcut_splits_like_the_full_walk(sample: str) -> None:
+    """#18: text the base font draws alone skips the per-character walk, same runs."""
+    assert font_runs(sample) == _split_runs(sample)
 
 
 @pytest.mark.parametrize(
