@@ -72,3 +72,17 @@ def test_a_plain_url_gets_a_short_retry():
 def test_a_worker_rides_over_a_restart_of_a_plain_redis():
     client = connection.connect("redis://127.0.0.1:1/0", patient=True)
     assert client.connection_pool.connection_kwargs["retry"]._retries == connection.PATIENT_RETRIES
+
+
+def test_a_new_connection_does_not_read_package_metadata(settings, monkeypatch):
+    """#18: every work horse opens a connection; redis-py would read its own version from
+    disk for each one (1–5 ms) unless told it once."""
+    import redis.utils
+
+    def no_metadata() -> str:
+        raise AssertionError("redis-py read its package metadata for a new connection")
+
+    monkeypatch.setattr(redis.utils, "get_lib_version", no_metadata)
+    client = connection.connect(settings.redis_url)
+    assert client.ping()
+    client.close()
