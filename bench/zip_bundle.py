@@ -37,12 +37,15 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Bundling streams, so its peak RSS stays flat at any size (57 MB at 2 GB, docs/zip-bundle.md).
 MAX_BUNDLE_RSS_MB = 100
 MB = 1000 * 1000
 MiB = 1024 * 1024
+#: Media ids are `case index * MEDIA_ID_STRIDE + file number + 1`, unique across cases.
+MEDIA_ID_STRIDE = 1_000_000
 SERVER_LIFETIME_S = 900  # the server shuts itself down after this, whatever happens
 
 
@@ -108,6 +111,17 @@ def serve(cases: list[Case], blocks: Blocks) -> ThreadingHTTPServer:
     return server
 
 
+def _ids_in(query: str) -> list[str]:
+    """The ids of a `where[id][in][N]=…` query, as `PayloadClient.find` sends them."""
+    return [v for k, v in parse_qsl(query) if re.fullmatch(r"where\[id\]\[in\]\[\d+\]", k)]
+
+
+def _page(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A whole collection answer in one page, shaped like Payload's."""
+    return {"docs": docs, "totalDocs": len(docs), "page": 1, "totalPages": 1,
+            "hasNextPage": False, "nextPage": None}  # fmt: skip
+
+
 class PayloadHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     cases: list[Case]
@@ -123,30 +137,36 @@ class PayloadHandler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
         if match := re.fullmatch(r"/api/projects/(\d+)", path):
             self._json(self._project(int(match.group(1))))
+        elif path == "/api/media":
+            self._json(_page([self._media(int(i)) for i in _ids_in(query)]))
         elif path == "/api/scripts":
-            self._json({"docs": [], "totalDocs": 0, "hasNextPage": False})
+            self._json(_page([]))
         elif match := re.fullmatch(r"/api/media/file/\d+-\d+-(\d+)\.bin", path):
             self._file(self.blocks.path(int(match.group(1))))
         else:
             self._json({"errors": [{"message": "Not Found"}]}, status=404)
 
     def _project(self, index: int) -> dict[str, Any]:
+        """The project at depth 0, as the service reads it: its media as ids."""
+        ids = [index * MEDIA_ID_STRIDE + i + 1 for i in range(self.cases[index].files)]
+        return {"id": index, "title": f"bench {self.cases[index].name}", "coverImage": None,
+                "media": ids}  # fmt: skip
+
+    def _media(self, media_id: int) -> dict[str, Any]:
+        """One media document; its id says which case and which file it is."""
+        index, i = divmod(media_id - 1, MEDIA_ID_STRIDE)
         case = self.cases[index]
         host = f"http://127.0.0.1:{self.server.server_address[1]}"
-        media = [
-            {
-                "id": i + 1,
-                "filename": f"clip-{i:05d}.bin",
-                "mimeType": "video/mp4",
-                "filesize": case.file_bytes,
-                "url": f"{host}/api/media/file/{index}-{i:05d}-{case.file_bytes}.bin",
-            }
-            for i in range(case.files)
-        ]
-        return {"id": index, "title": f"bench {case.name}", "coverImage": None, "media": media}
+        return {
+            "id": media_id,
+            "filename": f"clip-{i:05d}.bin",
+            "mimeType": "video/mp4",
+            "filesize": case.file_bytes,
+            "url": f"{host}/api/media/file/{index}-{i:05d}-{case.file_bytes}.bin",
+        }
 
     def _json(self, body: Any, status: int = 200) -> None:
         data = json.dumps(body).encode()
@@ -177,10 +197,9 @@ def child_raw(port: int, index: int, disk: Path | None = None) -> dict[str, Any]
     session = requests.Session()
     rss_after_imports = _maxrss_mb()
     started = time.perf_counter()
-    project = session.get(f"{base}/api/projects/{index}", params={"depth": 1}).json()
     received = 0
     with open(disk / "raw.bin" if disk else os.devnull, "wb") as out:
-        for media in project["media"]:
+        for media in _media_docs(session, base, index):
             with session.get(media["url"], stream=True) as response:
                 response.raise_for_status()
                 for chunk in response.iter_content(MiB):
@@ -188,6 +207,17 @@ def child_raw(port: int, index: int, disk: Path | None = None) -> dict[str, Any]
                     if disk:
                         out.write(chunk)
     return _result(received, time.perf_counter() - started, rss_after_imports)
+
+
+def _media_docs(session: Any, base: str, index: int) -> list[dict[str, Any]]:
+    """The project's media documents, asked for as the service asks: the project at depth 0,
+    then its media by id, a hundred a request."""
+    ids = session.get(f"{base}/api/projects/{index}", params={"depth": 0}).json()["media"]
+    docs: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 100):
+        where = {f"where[id][in][{n}]": i for n, i in enumerate(ids[start : start + 100])}
+        docs += session.get(f"{base}/api/media", params={**where, "depth": 0}).json()["docs"]
+    return docs
 
 
 def child_bundle(port: int, index: int, archive_format: str, workdir: Path) -> dict[str, Any]:
