@@ -16,11 +16,13 @@ written, never by reading it back.
 - **tar.gz**: POSIX PAX tar (Unicode names, any size) through one gzip stream; the
   caller picks the level (1 when media dominate, 6 for text).
 
-SHA-256 runs at about the speed of a loopback download, and disk writes can be slower,
-so the hashes of large entries and of the archive, and the archive's writes to disk,
-run in helper threads (`HelperThread`) fed through small bounded queues: hashlib and
-file writes release the GIL, so they run on other cores beside the download while
-memory stays flat. A disk error in a helper (a full disk) is raised in the job.
+Every media byte is hashed twice (its entry, the archive), and SHA-256 runs at about the
+speed of a loopback download, so the work is spread over three threads fed through small
+bounded queues (`HelperThread`), the two hashes on different cores: the job's thread
+downloads and lets zipfile CRC each chunk, one helper hashes the entry, and one writes
+the archive to disk and hashes it. hashlib, the CRC and file writes release the GIL, so
+the threads run side by side while memory stays flat. A disk error in a helper (a full
+disk) is raised in the job.
 """
 
 from __future__ import annotations
@@ -181,39 +183,43 @@ class _HashingSink:
 
     Without `seek`, zipfile writes each entry's sizes and CRC after its data (data
     descriptors) instead of going back to patch the header, so every byte is written
-    once, in order, and the hash of what passed is the hash of the file. Hashing and
-    the disk writes run in helper threads, beside the download.
+    once, in order, and the hash of what passed is the hash of the file. One helper
+    thread writes each chunk to disk and then hashes it, beside the download and the
+    entry's own hash: one hand-off per chunk, not one for the disk and one for the hash.
     """
 
     def __init__(self, out: BinaryIO) -> None:
-        self.hash = BackgroundSHA256()
-        self._writer = HelperThread(out.write, "archive-writer")
+        self._out = out
+        self._digest = hashlib.sha256()
+        self._helper = HelperThread(self._write_and_hash, "archive-writer")
         self.bytes_written = 0
         self.discarding = False
+
+    def _write_and_hash(self, data: bytes) -> None:
+        self._out.write(data)
+        self._digest.update(data)
 
     def write(self, data: bytes) -> int:
         if self.discarding:  # an abandoned archive: its trailer goes nowhere
             return len(data)
-        self._writer.put(data)
-        self.hash.update(data)
+        self._helper.put(data)
         self.bytes_written += len(data)
         return len(data)
 
     def close(self) -> str:
         """Wait until every byte is on its way to disk; the archive's SHA-256."""
-        self._writer.close()
-        return self.hash.hexdigest()
+        self._helper.close()
+        return self._digest.hexdigest()
 
     def discard(self) -> None:
         self.discarding = True
-        self._writer.abandon()
-        self.hash.close()
+        self._helper.abandon()
 
     def tell(self) -> int:
         return self.bytes_written
 
     def flush(self) -> None:
-        pass  # the writer thread writes as fast as the disk takes it; `close` waits
+        pass  # the helper writes as fast as the disk takes it; `close` waits
 
 
 class ArchiveWriter:
