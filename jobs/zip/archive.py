@@ -19,10 +19,10 @@ written, never by reading it back.
 Every media byte is hashed twice (its entry, the archive), and SHA-256 runs at about the
 speed of a loopback download, so the work is spread over three threads fed through small
 bounded queues (`HelperThread`), the two hashes on different cores: the job's thread
-downloads and lets zipfile CRC each chunk, one helper hashes the entry, and one writes
-the archive to disk and hashes it. hashlib, the CRC and file writes release the GIL, so
-the threads run side by side while memory stays flat. A disk error in a helper (a full
-disk) is raised in the job.
+downloads and lets zipfile CRC each chunk (with ISA-L's CRC-32, ~6× zlib's), one helper
+hashes the entry, and one writes the archive to disk and hashes it. hashlib, the CRC and
+file writes release the GIL, so the threads run side by side while memory stays flat. A
+disk error in a helper (a full disk) is raised in the job.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Literal, Protocol
+
+from isal import isal_zlib
 
 ArchiveFormat = Literal["zip", "tar.gz"]
 
@@ -61,6 +63,11 @@ HASH_QUEUE_CHUNKS = 8
 #: Read size when copying a local file or spooled entry into an archive.
 COPY_CHUNK_BYTES = 1024 * 1024
 FILE_MODE = 0o644
+
+# zipfile checksums every entry with its module's `crc32` (zlib's, ~2.8 GB/s here: after the
+# two SHA-256s, the largest CPU cost of a media bundle). ISA-L computes the same CRC-32 at
+# ~18 GB/s; zipfile looks the name up on every write, as it does for its own fallback.
+zipfile.crc32 = isal_zlib.crc32  # type: ignore[attr-defined]  # not in typeshed, still its seam
 
 _COMPRESSIBLE_TYPES = frozenset({
     "application/json", "application/xml", "application/javascript", "application/x-ndjson",

@@ -9,6 +9,7 @@ import subprocess
 import tarfile
 import threading
 import zipfile
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,6 +72,17 @@ def read_back(path: Path, fmt: str) -> dict[str, bytes]:
             return {i.filename: zf.read(i) for i in zf.infolist()}
     with tarfile.open(path, "r:gz") as tf:
         return {m.name: tf.extractfile(m).read() for m in tf.getmembers()}
+
+
+def test_zip_entries_carry_zlibs_crc32_though_isal_computes_it(tmp_path: Path):
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    path = tmp_path / "out.zip"
+    with open_archive(path, "zip", mtime=WHEN) as archive:
+        archive.add_stream("clip.mp4", chunked(data, 65536), size=len(data), mime_type="video/mp4")
+        archive.add_bytes("a.md", b"# a\n" * 500, mime_type="text/markdown")
+    with zipfile.ZipFile(path) as zf:  # the CRCs as written in the central directory
+        assert zlib.crc32(data) == zf.getinfo("clip.mp4").CRC
+        assert zlib.crc32(b"# a\n" * 500) == zf.getinfo("a.md").CRC
 
 
 def test_zip_stores_media_deflates_text_and_uses_zip64_for_streams(tmp_path: Path):
