@@ -133,3 +133,16 @@ def test_fresh_results_are_reused_by_a_later_plain_request(client, payload, work
     for kind in ("project-pdf", "project-zip"):
         export(client, worker, kind, options={"fresh": True})
         assert export(client, worker, kind)["reused"] is True
+
+
+@pytest.mark.slow  # three real ffmpeg renders (~8 s)
+def test_a_video_is_reused_and_another_timeline_renders_again(client, payload, worker):
+    cover = next(m for m in payload.docs("media") if m.get("filename") == "cover.png")
+    timeline = {"clips": [{"mediaId": cover["id"], "in": 0, "out": 1}]}
+    first = export(client, worker, "video", timeline=timeline, preset="360p-h264")
+    again = export(client, worker, "video", timeline=timeline, preset="360p-h264")
+    longer = {"clips": [{"mediaId": cover["id"], "in": 0, "out": 2}]}
+    other = export(client, worker, "video", timeline=longer, preset="360p-h264")
+    assert (first["reused"], again["reused"], other["reused"]) == (False, True, False)
+    assert again["resultMediaId"] == first["resultMediaId"] != other["resultMediaId"]
+    assert len(results(payload)) == 2
