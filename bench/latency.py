@@ -356,6 +356,9 @@ def main() -> int:
     except ExportFailed as exc:
         print(f"FAILED: {exc}\nlogs kept in {root}")
         return 1
+    except KeyboardInterrupt:
+        print(f"interrupted; everything started was stopped; logs kept in {root}")
+        return 130
     except BaseException:
         print(f"logs kept in {root}", file=sys.stderr)
         raise
