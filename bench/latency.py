@@ -55,12 +55,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.cli import embedded  # noqa: E402
+from bench import payload_calls as calls  # noqa: E402
 from bench.fault_injection import free_port  # noqa: E402
 from bench.floor_render import floor_render_ms  # noqa: E402
 from bench.latency_report import (  # noqa: E402
     Targets,
     commit,
     print_floor_and_bursts,
+    print_payload_calls,
     print_rows,
     print_stages,
     print_targets,
@@ -107,8 +109,8 @@ class Stack:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.processes: list[subprocess.Popen[bytes]] = []
-        metrics = root / "metrics"
-        metrics.mkdir()
+        self.metrics = root / "metrics"
+        self.metrics.mkdir()
         self.env = {
             **os.environ,
             "PAYLOAD_URL": payload.url,
@@ -117,7 +119,7 @@ class Stack:
             "EXPORT_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "EXPORT_TEMP_DIR": str(root),
             "EXPORT_DATA_DIR": str(root / "data"),
-            "PROMETHEUS_MULTIPROC_DIR": str(metrics),  # as `./scripts/run` sets it
+            "PROMETHEUS_MULTIPROC_DIR": str(self.metrics),  # as `./scripts/run` sets it
             "EXPORT_MAX_ACTIVE_PER_CALLER": "1000",
             # One queue for every kind: a baseline from before the fast/bulk split listens
             # to EXPORT_QUEUE only.
@@ -255,6 +257,8 @@ class Measured:
     again_warmup: dict[str, JobState] = field(default_factory=dict)
     #: Export results added to Payload's Media during each kind's re-exports.
     new_media: dict[str, int] = field(default_factory=dict)
+    #: Payload calls per export of each of our rows (`bench.payload_calls.per_export`).
+    calls: dict[str, str] = field(default_factory=dict)
     rate_1: float = 0.0
     rate_2: float = 0.0
     floor_ms: float = 0.0
@@ -289,17 +293,27 @@ def measure_baseline(stack: Stack, code: Path, args: argparse.Namespace, into: M
 def measure_ours(stack: Stack, args: argparse.Namespace, into: Measured) -> None:
     workers = stack.workers(ROOT, 1)
     for kind in KINDS:
-        _, into.fresh[kind] = sequential(args.runs, lambda k=kind: stack.export(k, fresh=True))
+        with payload_calls(stack, into, f"{kind} fresh", args.runs + 1):
+            _, into.fresh[kind] = sequential(args.runs, lambda k=kind: stack.export(k, fresh=True))
     for kind in KINDS:
         media_before = stack.payload.export_media_count()
-        into.again_warmup[kind], into.again[kind] = sequential(
-            args.runs, lambda k=kind: stack.export(k)
-        )
+        with payload_calls(stack, into, f"{kind} reused", args.runs + 1):
+            into.again_warmup[kind], into.again[kind] = sequential(
+                args.runs, lambda k=kind: stack.export(k)
+            )
         into.new_media[kind] = stack.payload.export_media_count() - media_before
     into.rate_1 = burst(stack, args.burst, fresh=True)
     workers += stack.workers(ROOT, 1)
     into.rate_2 = burst(stack, args.burst, fresh=True)
     stack.stop(workers)
+
+
+@contextmanager
+def payload_calls(stack: Stack, into: Measured, row: str, exports: int) -> Iterator[None]:
+    """Payload calls per export made by the web process and workers in the block."""
+    before = calls.snapshot(stack.metrics)
+    yield
+    into.calls[row] = calls.per_export(calls.since(before, stack.metrics), exports)
 
 
 def measure(stack: Stack, args: argparse.Namespace) -> Measured:
@@ -383,6 +397,7 @@ def print_header(payload: BenchPayload, args: argparse.Namespace) -> None:
 def print_report(measured: Measured, args: argparse.Namespace) -> bool:
     print_rows(measured, args.baseline)
     print_stages(measured)
+    print_payload_calls(measured)
     print_floor_and_bursts(measured, args.burst)
     targets = Targets(
         pdf_p50_ms=PDF_P50_TARGET_MS,

@@ -25,6 +25,7 @@ class Run(Protocol):
     again: dict[str, list[JobState]]
     again_warmup: dict[str, JobState]
     new_media: dict[str, int]
+    calls: dict[str, str]
     rate_1: float
     rate_2: float
     floor_ms: float
@@ -100,6 +101,12 @@ def stage_figures(states: Sequence[JobState]) -> str:
         s.timings["total"] - sum(s.timings.get(k, 0.0) for k in stages) for s in states
     ]
     return "  ".join(f"{k} {p(v, 0.5):.0f}/{p(v, 0.9):.0f}" for k, v in columns.items())
+
+
+def print_payload_calls(run: Run) -> None:
+    print("Payload calls per export, web + worker (ms in all: method route calls×mean ms)")
+    for row, figures in run.calls.items():
+        print(f"  {row:<16} {figures}")
 
 
 def print_floor_and_bursts(run: Run, burst: int) -> None:
