@@ -1,23 +1,34 @@
-"""What people wait for: POST → `succeeded`, per kind and per stage, before and after.
+"""What people wait for: POST → `succeeded`, per kind and per stage, beside a baseline.
 
-    .venv/bin/python bench/latency.py [--runs 15] [--burst 20] [--baseline 67c9ebf]
+    .venv/bin/python bench/latency.py [--payload dev|stub] [--runs 15] [--burst 20]
+                                      [--baseline 67c9ebf|none]
 
-One run, one stub Payload over HTTP (tests/payload_stub.py behind bench/fake_payload.py:
-the seeded project with 10 scripts and 2 images), one Redis, the web process (uvicorn)
-of this checkout, and workers started per phase:
+One run, one stack: a fresh embedded Redis and a Payload (`bench.payloads`: by default the
+real dev Payload, started as `./scripts/run` starts it on a fresh SQLite database in this
+run's temp folder; `--payload stub` for the quick stub over HTTP), the web process of this
+checkout, and workers started per phase. The seeded sample project gets published scripts
+up to a 10-section brief; the seeded editor exports it over REST.
 
 * baseline -- `export-service worker` of the `--baseline` git ref (exported to a temp
               folder): cold work horses, one PATCH per stage change, no reuse;
-* ours     -- this checkout's worker (warm work horses, coalesced write-backs);
-              `options.fresh` so every export renders, then the same export again
-              without it (a re-export of an unchanged project: reused, no new Media);
-* burst    -- 20 fresh PDF exports at once, 1 worker then 2 (jobs/s);
-* floor    -- a warm in-process render of the same brief (what the render stage can
-              reach), measured in this process.
+* ours     -- this checkout's worker: PDF, ZIP (with media) and video (VIDEO_PRESET, the
+              local ffmpeg engine `./scripts/run` uses) with `options.fresh`, so every
+              export renders; then the same exports without it (a re-export of an
+              unchanged project: reused, no new Media, counted in Payload);
+* burst    -- BURST PDF exports at once, 1 worker then 2 (jobs/s);
+* floor    -- a warm in-process render of the same brief, read from the same Payload the
+              way the job reads it (`bench.floor_render`): what the render stage can reach.
 
-Printed: p50/p90 POST → succeeded per kind, our per-stage p50 from the jobs' own
-timings, and ratios against the baseline measured in the same run. The machine is
-shared: compare ratios, run it twice.
+Sequential exports are THINK_TIME_S apart, as an editor's clicks are: posted back to back,
+each would also wait for the previous job's teardown (RQ's bookkeeping, the work horse's
+exit). The bursts are back to back on purpose. The first export of each row is a warm-up
+and is not counted.
+
+Printed: the mode, Payload's version and the commit; p50/p90 POST → succeeded per row and
+per stage (the jobs' own timings; `other` is what no stage covers: the POST, hearing the end);
+each issue #18 target with the figure measured and met/MISSED. The machine is shared:
+compare ratios from one run. Exits 1 on a correctness failure only (an export that fails,
+a re-export not `reused`, new Media during re-exports); a missed figure is printed.
 """
 
 from __future__ import annotations
@@ -25,15 +36,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,32 +56,50 @@ from redis import Redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.fake_payload import FakePayload  # noqa: E402
-from bench.fault_injection import RedisServer, free_port  # noqa: E402
+from app.cli import embedded  # noqa: E402
+from bench import payload_calls as calls  # noqa: E402
+from bench.fault_injection import free_port  # noqa: E402
+from bench.floor_render import floor_render_ms  # noqa: E402
+from bench.latency_report import (  # noqa: E402
+    Targets,
+    commit,
+    print_floor_and_bursts,
+    print_payload_calls,
+    print_rows,
+    print_stages,
+    print_targets,
+)
+from bench.payloads import SECTIONS, BenchPayload, start_dev_payload, start_stub  # noqa: E402
 from jobs.state import EVENTS_PREFIX, TERMINAL_STATUSES, JobState, JobStore  # noqa: E402
-from tests.payload_stub import EDITOR_KEY, SERVICE_KEY, PayloadStub, lexical, seed  # noqa: E402
 
 TERMINAL = {status.value for status in TERMINAL_STATUSES}
-AUTH = {"Authorization": f"users API-Key {EDITOR_KEY}"}
-SECTIONS = 10
-KINDS: dict[str, dict[str, Any]] = {
-    "pdf": {"path": "project-pdf", "body": {}},
-    "zip": {"path": "project-zip", "body": {"includeMedia": True}},
+#: Seconds between sequential exports: an editor's next click, not a script's.
+THINK_TIME_S = 0.3
+#: The smallest video preset: the timeline (3 stills, a title card) still goes through ffmpeg.
+VIDEO_PRESET = "360p-h264"
+KINDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "pdf": ("project-pdf", {}),
+    "zip": ("project-zip", {"includeMedia": True}),
+    "video": ("video", {"preset": VIDEO_PRESET}),
 }
-
-
 #: The service as it was before warm workers, result reuse and coalesced write-backs.
 BASELINE_REF = "67c9ebf"
+WEBHOOK_SECRET = "latency-bench-webhook-secret"
+EXPORT_TIMEOUT_S = 300
+WORKER_START_TIMEOUT_S = 120
+
+# Issue #18's "done when".
+PDF_P50_TARGET_MS = 400
+RENDER_OVER_FLOOR_TARGET = 1.3
+REEXPORT_P50_TARGET_MS = 100
+TWO_WORKERS_TARGET = 1.8
 
 
-def seeded_stub() -> PayloadStub:
-    stub = PayloadStub(None)
-    seed(stub)
-    for order in range(4, SECTIONS + 1):
-        text = [f"Scene {order}, beat {n}: the keeper climbs the stairs at dusk." for n in range(8)]
-        stub.add("scripts", {"title": f"Draft {order}", "project": 17, "kind": "script",
-                             "order": order, "body": lexical(*text)})  # fmt: skip
-    return stub
+class ExportFailed(RuntimeError):
+    """An export that did not succeed: a correctness failure, not a slow figure."""
+
+
+# -- the stack -----------------------------------------------------------------------------
 
 
 class Endings:
@@ -98,7 +129,7 @@ class Endings:
     def wait(self, job_id: str, timeout_s: float = 120) -> float:
         """The `time.perf_counter()` at which the job ended."""
         if not self._event(job_id).wait(timeout_s):
-            raise RuntimeError(f"job {job_id} did not finish in {timeout_s} s")
+            raise ExportFailed(f"job {job_id} did not finish in {timeout_s} s")
         return self._at[job_id]
 
     def close(self) -> None:
@@ -106,42 +137,49 @@ class Endings:
 
 
 class Stack:
-    """Redis, the stub Payload, this checkout's web process, and workers on demand."""
+    """Redis, a Payload, this checkout's web process, and workers on demand."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, payload: BenchPayload, redis_url: str, port: int) -> None:
         self.root = root
-        self.fake = FakePayload(seeded_stub()).start()
-        self.redis_server = RedisServer(root)
-        self.redis_server.start()
-        self.redis = Redis.from_url(self.redis_server.url)
+        self.payload = payload
+        self.redis = Redis.from_url(redis_url)
+        self.port = port
         self.endings = Endings(self.redis)
-        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.metrics = root / "metrics"
+        self.metrics.mkdir()
         self.env = {
             **os.environ,
-            "PAYLOAD_URL": self.fake.url,
-            "PAYLOAD_API_KEY": SERVICE_KEY,
-            "REDIS_URL": self.redis_server.url,
+            "PAYLOAD_URL": payload.url,
+            "PAYLOAD_API_KEY": payload.service_key,
+            "REDIS_URL": redis_url,
+            "EXPORT_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "EXPORT_TEMP_DIR": str(root),
+            "EXPORT_DATA_DIR": str(root / "data"),
+            "PROMETHEUS_MULTIPROC_DIR": str(self.metrics),  # as `./scripts/run` sets it
             "EXPORT_MAX_ACTIVE_PER_CALLER": "1000",
             # One queue for every kind: a baseline from before the fast/bulk split listens
             # to EXPORT_QUEUE only.
             "EXPORT_QUEUE_FAST": "exports",
             "EXPORT_QUEUE_BULK": "exports",
-            "LOG_LEVEL": "WARNING",
             "LOG_FORMAT": "text",
-            "PORT": str(port),
         }
-        uvicorn = ["-m", "uvicorn", "app.main:app", "--port", str(port), "--log-level", "warning"]
-        self.web = self.spawn("web", ROOT, [sys.executable, *uvicorn])
+
+    def start_web(self) -> None:
+        """This checkout's web process, as `./scripts/run` starts it; waits until healthy."""
+        web = ["web", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.spawn("web", ROOT, [sys.executable, "-m", "app.cli", *web])
         self.wait_healthy()
 
     def spawn(self, name: str, code: Path, argv: list[str]) -> subprocess.Popen[bytes]:
         log = (self.root / f"{name}.log").open("ab")
         env = {**self.env, "PYTHONPATH": str(code)}
-        return subprocess.Popen(
+        process = subprocess.Popen(
             argv, cwd=code, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        self.processes.append(process)
+        return process
 
     def wait_healthy(self) -> None:
         deadline = time.monotonic() + 60
@@ -152,7 +190,7 @@ class Stack:
             except requests.RequestException:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("the web process did not become healthy")
+        raise RuntimeError(f"the web process did not become healthy; see {self.root}/web.log")
 
     def workers(self, code: Path, count: int) -> list[subprocess.Popen[bytes]]:
         from rq import Worker
@@ -160,12 +198,10 @@ class Stack:
         before = len(Worker.all(connection=self.redis))
         argv = [sys.executable, "-m", "app.cli", "worker"]
         started = [self.spawn(f"worker-{code.name}-{n}", code, argv) for n in range(count)]
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + WORKER_START_TIMEOUT_S
         while len(Worker.all(connection=self.redis)) < before + count:
             if time.monotonic() > deadline:
-                raise RuntimeError(
-                    "workers did not start; see the worker logs in " + str(self.root)
-                )
+                raise RuntimeError(f"workers did not start; see the worker logs in {self.root}")
             time.sleep(0.1)
         time.sleep(0.5)  # registered; let a warm-up finish before the first job
         return started
@@ -173,51 +209,99 @@ class Stack:
     @staticmethod
     def stop(processes: list[subprocess.Popen[bytes]]) -> None:
         for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
         for process in processes:
-            process.wait(timeout=60)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
-    def close(self) -> None:
+    def stop_all(self) -> None:
+        self.stop(self.processes)
         self.endings.close()
-        self.stop([self.web])
-        self.redis_server.stop()
-        self.fake.close()
 
     # -- one export ----------------------------------------------------------------------
 
     def export(self, kind: str, **options: Any) -> JobState:
-        """POST an export and wait for it to end; `created_at` → measured wall time."""
-        spec = KINDS[kind]
-        body: dict[str, Any] = {"projectId": 17, **spec["body"]}
+        """POST an export as the editor and wait for it to end; `timings["total"]` → wall ms."""
+        path, extra = KINDS[kind]
+        body: dict[str, Any] = {"projectId": self.payload.project_id, **extra}
         if options:
             body["options"] = options
         started = time.perf_counter()
-        response = requests.post(f"{self.url}/exports/{spec['path']}", json=body, headers=AUTH)
-        response.raise_for_status()
+        response = requests.post(
+            f"{self.url}/exports/{path}",
+            json=body,
+            headers={"Authorization": self.payload.editor_auth},
+            timeout=30,
+        )
+        if response.status_code != 202:
+            raise ExportFailed(
+                f"POST /exports/{path} answered {response.status_code}: {response.text}"
+            )
         job_id = response.json()["jobId"]
-        ended = self.endings.wait(job_id)
+        ended = self.endings.wait(job_id, EXPORT_TIMEOUT_S)
         state = JobStore(self.redis, ttl_s=3600).get(job_id)
         if state is None or state.status.value != "succeeded":
-            raise RuntimeError(f"job {job_id} did not succeed: {state and state.error}")
+            status = state.status.value if state else "expired"
+            raise ExportFailed(f"{kind} job {job_id} {status}: {state and state.error}")
         state.timings["total"] = (ended - started) * 1000
         return state
 
-    def media_count(self) -> int:
-        with self.fake.lock:
-            return len([m for m in self.fake.stub.docs("media") if m.get("exportType")])
+
+@contextmanager
+def running_stack(root: Path, mode: str) -> Iterator[Stack]:
+    """Redis, Payload and the web process; everything started is stopped on the way out."""
+    with ExitStack() as started:
+        redis_server = embedded.start_redis(root / "redis")
+        started.callback(redis_server.shutdown)
+        port = free_port()
+        if mode == "dev":
+            service_url = f"http://127.0.0.1:{port}"
+            payload = start_dev_payload(
+                root, service_url=service_url, webhook_secret=WEBHOOK_SECRET
+            )
+        else:
+            payload = start_stub()
+        started.callback(payload.close)
+        stack = Stack(root, payload, embedded.redis_url_of(redis_server), port)
+        started.callback(stack.stop_all)
+        stack.start_web()
+        yield stack
 
 
-def baseline_checkout(ref: str, root: Path) -> Path:
-    folder = root / "baseline"
-    folder.mkdir()
-    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True)
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
-    return folder
+# -- the phases ----------------------------------------------------------------------------
 
 
-def sequential(stack: Stack, runs: int, make: Callable[[], JobState]) -> list[JobState]:
-    make()  # the first job of a fresh worker is not what people wait for
-    return [make() for _ in range(runs)]
+@dataclass
+class Measured:
+    """Everything one run measured; rows are lists of finished job states per kind."""
+
+    baseline: dict[str, list[JobState]] = field(default_factory=dict)
+    baseline_rate: float | None = None
+    fresh: dict[str, list[JobState]] = field(default_factory=dict)
+    again: dict[str, list[JobState]] = field(default_factory=dict)
+    #: The uncounted first re-export of each kind: it must be reused too.
+    again_warmup: dict[str, JobState] = field(default_factory=dict)
+    #: Export results added to Payload's Media during each kind's re-exports.
+    new_media: dict[str, int] = field(default_factory=dict)
+    #: Payload calls per export of each of our rows (`bench.payload_calls.per_export`).
+    calls: dict[str, str] = field(default_factory=dict)
+    rate_1: float = 0.0
+    rate_2: float = 0.0
+    floor_ms: float = 0.0
+
+
+def sequential(runs: int, make: Callable[[], JobState]) -> tuple[JobState, list[JobState]]:
+    """A warm-up export, then `runs` counted ones, THINK_TIME_S apart."""
+    warmup = make()  # the first job of a fresh worker is not what people wait for
+    done = []
+    for _ in range(runs):
+        time.sleep(THINK_TIME_S)
+        done.append(make())
+    return warmup, done
 
 
 def burst(stack: Stack, count: int, **options: Any) -> float:
@@ -228,114 +312,130 @@ def burst(stack: Stack, count: int, **options: Any) -> float:
     return count / (time.perf_counter() - started)
 
 
-def floor_render_ms(runs: int) -> float:
-    """A warm in-process render of the seeded brief: the render stage's floor."""
-    import shutil
-    from datetime import UTC, datetime
-
-    from jobs.pdf.brief import BriefData, BriefOptions, render_brief
-    from tests.records import project_record, script_records
-
-    stub = seeded_stub()
-    project = project_record(stub._populate("projects", stub.collections["projects"][17], 1))
-    docs = sorted(stub.docs("scripts"), key=lambda s: s["order"])
-    scripts = script_records(docs, project)
-    with tempfile.TemporaryDirectory() as tmp:
-        images = {}
-        for item in project.own_media():
-            assert item.filename is not None
-            path = Path(tmp) / item.filename
-            path.write_bytes(stub.files[item.filename])
-            images[str(item.id)] = path
-        data = BriefData(project, scripts, project.own_media(), images,
-                         datetime.now(UTC), "bench")  # fmt: skip
-        times = []
-        for _ in range(runs + 1):
-            out = Path(tmp) / "out"
-            out.mkdir()
-            started = time.perf_counter()
-            render_brief(data, out / "brief.pdf", options=BriefOptions())
-            times.append((time.perf_counter() - started) * 1000)
-            shutil.rmtree(out)
-    return statistics.median(times[1:])
+def measure_baseline(stack: Stack, code: Path, args: argparse.Namespace, into: Measured) -> None:
+    workers = stack.workers(code, 1)
+    for kind in KINDS:
+        _, into.baseline[kind] = sequential(args.runs, lambda k=kind: stack.export(k))
+    into.baseline_rate = burst(stack, args.burst)
+    stack.stop(workers)
 
 
-def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+def measure_ours(stack: Stack, args: argparse.Namespace, into: Measured) -> None:
+    workers = stack.workers(ROOT, 1)
+    for kind in KINDS:
+        with payload_calls(stack, into, f"{kind} fresh", args.runs + 1):
+            _, into.fresh[kind] = sequential(args.runs, lambda k=kind: stack.export(k, fresh=True))
+    for kind in KINDS:
+        media_before = stack.payload.export_media_count()
+        with payload_calls(stack, into, f"{kind} reused", args.runs + 1):
+            into.again_warmup[kind], into.again[kind] = sequential(
+                args.runs, lambda k=kind: stack.export(k)
+            )
+        into.new_media[kind] = stack.payload.export_media_count() - media_before
+    into.rate_1 = burst(stack, args.burst, fresh=True)
+    workers += stack.workers(ROOT, 1)
+    into.rate_2 = burst(stack, args.burst, fresh=True)
+    stack.stop(workers)
 
 
-def row(name: str, states: list[JobState], base: float | None = None) -> float:
-    totals = [s.timings["total"] for s in states]
-    p50 = p(totals, 0.5)
-    ratio = f"  {p50 / base:5.2f}× baseline" if base else ""
-    print(f"  {name:<28} p50 {p50:7.1f} ms   p90 {p(totals, 0.9):7.1f} ms{ratio}")
-    return p50
+@contextmanager
+def payload_calls(stack: Stack, into: Measured, row: str, exports: int) -> Iterator[None]:
+    """Payload calls per export made by the web process and workers in the block."""
+    before = calls.snapshot(stack.metrics)
+    yield
+    into.calls[row] = calls.per_export(calls.since(before, stack.metrics), exports)
 
 
-def stage_row(name: str, states: list[JobState]) -> None:
-    stages = sorted({k for s in states for k in s.timings if k != "total"})
-    figures = ", ".join(
-        f"{k} {p([s.timings.get(k, 0.0) for s in states], 0.5):.0f}" for k in stages
+def measure(stack: Stack, args: argparse.Namespace) -> Measured:
+    measured = Measured()
+    if args.baseline != "none":
+        measure_baseline(stack, baseline_checkout(args.baseline, stack.root), args, measured)
+    measure_ours(stack, args, measured)
+    payload = stack.payload
+    measured.floor_ms = floor_render_ms(
+        payload.url, payload.service_auth, payload.project_id, runs=args.runs
     )
-    print(f"  {name:<28} stage p50 (ms): {figures}")
+    return measured
 
 
-def main() -> int:
+def baseline_checkout(ref: str, root: Path) -> Path:
+    folder = root / "baseline"
+    folder.mkdir()
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--burst", type=int, default=20)
+    parser.add_argument(
+        "--payload",
+        choices=("dev", "stub"),
+        default="dev",
+        help="the dev Payload (Node; default) or the stub over HTTP",
+    )
+    parser.add_argument("--runs", type=int, default=15, help="counted exports per row")
+    parser.add_argument("--burst", type=int, default=20, help="PDF exports per burst")
     parser.add_argument(
         "--baseline",
         default=BASELINE_REF,
-        help="git ref of the baseline worker (default: the last commit before warm workers)",
+        help="git ref of the baseline worker, or `none` "
+        "(default: the last commit before warm workers)",
     )
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="export-latency-") as tmp:
-        root = Path(tmp)
-        stack = Stack(root)
-        try:
-            report(stack, baseline_checkout(args.baseline, root), args)
-        finally:
-            stack.close()
-    return 0
+    return parser.parse_args()
 
 
-def report(stack: Stack, baseline: Path, args: argparse.Namespace) -> None:
-    runs = args.runs
-    print(f"bench/latency.py: {runs} sequential exports per row, stub Payload over HTTP, "
-          f"{SECTIONS}-section brief; baseline = {args.baseline}")  # fmt: skip
-    workers = stack.workers(baseline, 1)
-    base = {kind: sequential(stack, runs, lambda k=kind: stack.export(k)) for kind in KINDS}
-    base_rate = burst(stack, args.burst)
-    stack.stop(workers)
-    workers = stack.workers(ROOT, 1)
-    ours = {
-        kind: sequential(stack, runs, lambda k=kind: stack.export(k, fresh=True)) for kind in KINDS
-    }
-    media_before = stack.media_count()
-    again = {kind: sequential(stack, runs, lambda k=kind: stack.export(k)) for kind in KINDS}
-    new_media = stack.media_count() - media_before
-    rate_1 = burst(stack, args.burst, fresh=True)
-    workers += stack.workers(ROOT, 1)
-    rate_2 = burst(stack, args.burst, fresh=True)
-    stack.stop(workers)
-    floor = floor_render_ms(runs)
-    print("POST → succeeded")
-    for kind in KINDS:
-        base_p50 = row(f"{kind} baseline (cold)", base[kind])
-        row(f"{kind} ours (fresh render)", ours[kind], base_p50)
-        row(f"{kind} ours (re-export, reused)", again[kind], base_p50)
-        stage_row(f"{kind} ours (fresh render)", ours[kind])
-        stage_row(f"{kind} ours (reused)", again[kind])
-    render = p([s.timings["render"] for s in ours["pdf"]], 0.5)
-    print(f"  pdf render stage p50 {render:.0f} ms vs warm in-process render {floor:.0f} ms: "
-          f"{render / floor:.2f}×")  # fmt: skip
-    print(f"  re-exports reused: {sum(s.reused for v in again.values() for s in v)} of "
-          f"{sum(len(v) for v in again.values())}; new Media during them: {new_media}")  # fmt: skip
-    print(f"burst of {args.burst} PDFs: baseline 1 worker {base_rate:.2f} jobs/s; ours 1 worker "
-          f"{rate_1:.2f} jobs/s ({rate_1 / base_rate:.2f}×), 2 workers {rate_2:.2f} jobs/s "
-          f"({rate_2 / rate_1:.2f}× of 1)")  # fmt: skip
+def main() -> int:
+    args = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up as on Ctrl-C
+    root = Path(tempfile.mkdtemp(prefix="export-latency-"))
+    started = time.monotonic()
+    try:
+        with running_stack(root, args.payload) as stack:
+            print_header(stack.payload, args)
+            ok = print_report(measure(stack, args), args)
+    except ExportFailed as exc:
+        print(f"FAILED: {exc}\nlogs kept in {root}")
+        return 1
+    except KeyboardInterrupt:
+        print(f"interrupted; everything started was stopped; logs kept in {root}")
+        return 130
+    except BaseException:
+        print(f"logs kept in {root}", file=sys.stderr)
+        raise
+    shutil.rmtree(root, ignore_errors=True)
+    print(f"finished in {time.monotonic() - started:.0f} s")
+    return 0 if ok else 1
+
+
+def print_header(payload: BenchPayload, args: argparse.Namespace) -> None:
+    baseline = "none" if args.baseline == "none" else f"worker of {args.baseline}"
+    print(
+        f"bench/latency.py, mode {payload.mode}: {payload.version}; commit {commit(ROOT)}; "
+        f"baseline {baseline}"
+    )
+    print(
+        f"{args.runs} sequential exports per row, {THINK_TIME_S} s apart (think time), after "
+        f"a warm-up; {SECTIONS}-section brief; video {VIDEO_PRESET}",
+        flush=True,
+    )
+
+
+def print_report(measured: Measured, args: argparse.Namespace) -> bool:
+    print_rows(measured, args.baseline)
+    print_stages(measured)
+    print_payload_calls(measured)
+    print_floor_and_bursts(measured, args.burst)
+    targets = Targets(
+        pdf_p50_ms=PDF_P50_TARGET_MS,
+        render_over_floor=RENDER_OVER_FLOOR_TARGET,
+        reexport_p50_ms=REEXPORT_P50_TARGET_MS,
+        two_workers=TWO_WORKERS_TARGET,
+    )
+    return print_targets(measured, targets)
 
 
 if __name__ == "__main__":
