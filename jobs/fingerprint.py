@@ -6,7 +6,8 @@ It is a SHA-256 over canonical JSON of: the export type, the project id, the ser
 version, and what the export kind says its result depends on (`depends_on(ctx)` in each
 kind's module): the project, scripts and media documents as the worker read them with
 the service's own credentials (so a request cannot forge them), the request's params
-without `options.fresh` (locale and draft state included, when a request has them),
+with its options as validated (defaults filled in, `fresh` left out, so `{}` and
+`{"draft": false}` match; locale and draft state included),
 and for rendered output the template's files and the renderer's versions.
 
 Documents are hashed by content, which covers `updatedAt` and the media's `sha256`,
@@ -69,17 +70,6 @@ def docs_digest(docs: Iterable[Any]) -> str:
     for doc in docs:
         digest.update(hashlib.sha256(canonical_json(doc)).digest())
     return digest.hexdigest()
-
-
-def request_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The job's params as they affect the result: everything but `options.fresh`."""
-    cleaned = dict(params)
-    options = cleaned.get("options")
-    if isinstance(options, Mapping):
-        cleaned["options"] = {k: v for k, v in options.items() if k != "fresh"}
-        if not cleaned["options"]:
-            del cleaned["options"]
-    return cleaned
 
 
 def wants_fresh(params: Mapping[str, Any]) -> bool:

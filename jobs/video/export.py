@@ -15,6 +15,7 @@ from typing import Any
 
 from cms_client import Project
 from jobs import disk, fingerprint
+from jobs.content import content_options
 from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
 from jobs.media_files import download_media
@@ -41,7 +42,10 @@ def depends_on(ctx: ExportContext) -> dict[str, Any]:
     media documents (their sha256, size and updatedAt), the timeline, preset and engine."""
     return {
         "data": fingerprint.docs_digest([_project(ctx).to_json()]),
-        "params": fingerprint.request_params(ctx.job.params),
+        "params": {k: v for k, v in ctx.job.params.items() if k != "options"},
+        # As validated (defaults filled in), so `{}`, `{"fresh": true}` and `{"draft": false}`
+        # are the same video.
+        "content": content_options(ctx.job.params).model_dump(exclude={"fresh"}),
         "engine": "services" if ctx.settings.video.configured else "local",
     }
 
