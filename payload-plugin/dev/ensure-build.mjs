@@ -21,11 +21,11 @@ const newest = (dir) =>
     return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs)
   }, 0)
 
+// tsconfig.json only type-checks (noEmit); tsconfig.build.json, which extends it, writes dist/.
+const configs = ['tsconfig.json', 'tsconfig.build.json'].map((name) => statSync(path.join(root, name)).mtimeMs)
 const dist = path.join(root, 'dist', 'index.js')
-const stale =
-  !existsSync(dist) ||
-  statSync(dist).mtimeMs < Math.max(newest(path.join(root, 'src')), statSync(path.join(root, 'tsconfig.json')).mtimeMs)
+const stale = !existsSync(dist) || statSync(dist).mtimeMs < Math.max(newest(path.join(root, 'src')), ...configs)
 if (stale) {
   console.error('payload-plugin: building dist/')
-  run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'])
+  run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'])
 }
