@@ -19,9 +19,7 @@ brief has 10 sections, and a timeline of stills for the video export.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,16 +85,15 @@ def script_body(order: int) -> dict[str, Any]:
 
 def start_dev_payload(root: Path, *, service_url: str, webhook_secret: str) -> BenchPayload:
     """The dev Payload on a fresh database under `root`, seeded and padded to SECTIONS."""
-    log = (root / "payload.log").open("a")
-    with contextlib.redirect_stdout(log):  # its start-up lines go to the log, not the report
-        dev = embedded.start_dev_payload(
-            port=free_port(),
-            service_url=service_url,
-            webhook_secret=webhook_secret,
-            data_dir=root / "payload",
-        )
+    log = (root / "payload.log").open("a", buffering=1)
+    dev = embedded.start_dev_payload(
+        port=free_port(),
+        service_url=service_url,
+        webhook_secret=webhook_secret,
+        data_dir=root / "payload",
+        output=log,  # its lines go to the log, not the report
+    )
     node = psutil.Process(dev.process.pid).children(recursive=True)
-    _drain(dev.process.stdout, log)
 
     def close() -> None:
         dev.stop()
@@ -149,16 +146,6 @@ def _add_scripts(url: str, admin_auth: str, project_id: int | str) -> None:
 def _installed_payload_version() -> str:
     package = embedded.PLUGIN_DIR / "node_modules" / "payload" / "package.json"
     return str(json.loads(package.read_text())["version"])
-
-
-def _drain(stream: Any, log: Any) -> None:
-    """Copy Payload's stdout to the log for as long as it runs: a full pipe would stall it."""
-
-    def copy() -> None:
-        for line in iter(stream.readline, b""):
-            log.write(line.decode(errors="replace"))
-
-    threading.Thread(target=copy, name="payload-stdout", daemon=True).start()
 
 
 def _kill_survivors(processes: list[psutil.Process]) -> None:

