@@ -1,15 +1,16 @@
 """Moves a job through its states: in Redis on every change, onto Payload coalesced.
 
 Redis (and so `GET /jobs/{id}` and live watchers) sees every change. The Payload
-document is patched when the job starts (so the admin learns its job id at once), then
-at most once per `progress_writeback_interval_s`, stage changes included: whatever
-changed within that window becomes one PATCH, so a one-second PDF costs Payload two
-writes, not six. Those PATCHes run in order on a background thread, so the job does not
-wait for Payload while it fetches and renders; the final state waits for them, then is
-written last. The start and final states are written with a short, bounded, backed-off
-retry (the start may meet a document Payload has not committed yet); a final state that
-still cannot be written is left in `WRITEBACK_PENDING_KEY` for the reconciler, so no
-outcome is lost.
+document is patched at most once per `progress_writeback_interval_s`, the start
+included: whatever changed within that window becomes one PATCH, and a job that ends
+within its first window costs Payload one write (its final state), not six. So the admin
+learns a job's id and `running` within a second of its start, and Payload is not asked to
+write while it answers the job's own reads. Those PATCHes run in order on a background
+thread, so the job does not wait for Payload while it fetches and renders; the final
+state waits for them, then is written last. The first and final writes are retried a
+few times, briefly and backed off (the first may meet a document Payload has not
+committed yet); a final state that still cannot be written is left in
+`WRITEBACK_PENDING_KEY` for the reconciler, so no outcome is lost.
 
 Each job's stage timings (`jobs.timings`) are kept here too, since this is where its
 state changes: they reach Redis with every change and Payload with every write.
@@ -96,8 +97,10 @@ class Progress:
             reused=False,
             notes=[],
         )
-        # Written at once: the admin learns the job id (and opens its live socket) from it.
-        self._write_soon(retry=True)
+        # Not written yet: the first PATCH goes out once the window has passed (or with the
+        # final state), so Payload answers the job's own reads first and a short export
+        # costs it one write.
+        self._pending = True
 
     def stop_request(self) -> ExportInterrupted | None:
         """Why this job has been asked to stop ("cancelled by …"), if it has."""

@@ -40,27 +40,26 @@ def writes(payload) -> list[tuple[str, int]]:
     return [(u["stage"], u["progress"]) for _, u in payload.updates]
 
 
-def test_payload_sees_at_most_one_update_a_second(progress, payload, redis):
+def test_payload_sees_at_most_one_update_a_second_the_start_included(progress, payload, redis):
     tracker, clock = progress
     tracker.start()
     for percent in range(10, 20):
         tracker.report("rendering", percent)
         clock.now += 0.25
     tracker.flush()
-    assert writes(payload) == [("starting", 0), ("rendering", 14), ("rendering", 18)]
+    assert writes(payload) == [("rendering", 14), ("rendering", 18)]
     assert tracker.runtime.store.get("p-1").progress == 19  # Redis saw every one
 
 
-def test_stage_changes_within_the_window_become_one_write_and_the_final_state_is_written(
-    progress, payload
-):
+def test_a_job_that_ends_within_its_first_window_costs_payload_one_write(progress, payload):
     tracker, clock = progress
     tracker.start()
     for stage in ("fetching project", "fetching images", "rendering", "upload"):
         tracker.report(stage, 50)
         clock.now += 0.1
     tracker.succeed({"id": 9, "url": "/api/media/file/brief.pdf"})
-    assert writes(payload) == [("starting", 0), ("done", 100)]
+    assert writes(payload) == [("done", 100)]
+    assert payload.docs("export-requests")[-1]["jobId"] == "p-1"
 
 
 def test_a_late_stage_change_is_written_once_the_window_has_passed(progress, payload):
@@ -70,7 +69,7 @@ def test_a_late_stage_change_is_written_once_the_window_has_passed(progress, pay
     clock.now += 1.5
     tracker.report("rendering", 60)
     tracker.fail("the PDF brief could not be rendered: no")
-    assert writes(payload) == [("starting", 0), ("rendering", 60), ("rendering", 60)]
+    assert writes(payload) == [("rendering", 60), ("rendering", 60)]
     assert payload.docs("export-requests")[-1]["status"] == "failed"
 
 
@@ -85,18 +84,18 @@ def test_the_job_does_not_wait_for_payload_to_take_its_progress(progress, payloa
         return update(*args)
 
     monkeypatch.setattr(payload, "_update", slow_update)
-    tracker.start()  # returns while Payload still holds the start PATCH
+    tracker.start()
     clock.now += 1.5
-    tracker.report("rendering", 60)
+    tracker.report("rendering", 60)  # returns while Payload still holds this PATCH
     assert tracker.runtime.store.get("p-1").stage == "rendering"
     assert writes(payload) == []
     release.set()
     tracker.succeed({"id": 9, "url": "/api/media/file/brief.pdf"})
-    assert writes(payload) == [("starting", 0), ("rendering", 60), ("done", 100)]
+    assert writes(payload) == [("rendering", 60), ("done", 100)]
 
 
 def test_a_progress_write_that_breaks_does_not_stop_the_next(progress, payload, monkeypatch):
-    tracker, _ = progress
+    tracker, clock = progress
     update = payload._update
     calls = []
 
@@ -108,6 +107,8 @@ def test_a_progress_write_that_breaks_does_not_stop_the_next(progress, payload, 
 
     monkeypatch.setattr(payload, "_update", first_breaks)
     tracker.start()
+    clock.now += 1.5
+    tracker.report("rendering", 60)
     tracker.flush()
     tracker.succeed({"id": 9, "url": "/api/media/file/brief.pdf"})
     assert writes(payload) == [("done", 100)]

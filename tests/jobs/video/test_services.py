@@ -244,7 +244,6 @@ def test_progress_moves_through_the_stages_and_never_back(client, payload, worke
     ]
     stages = list(dict.fromkeys(stage for stage, _ in seen))
     assert stages == [
-        "starting",
         "checking timeline",
         "rendering",
         "transcoding",
