@@ -36,6 +36,11 @@ logger = logging.getLogger(__name__)
 
 #: Text in every script the shipped fonts cover, so each @font-face is loaded once.
 WARM_TEXT = "Keeper · Φάρος · Маяк · 灯塔守护人 · מגדלור · منارة"
+#: The kinds of script the brief lays out differently (`script` is a screenplay).
+KINDS = ("script", "story", "treatment")
+#: Renders of the sample: enough for CPython to specialise the hot code (after ~8 runs of
+#: a function; a brief runs most of its layout code hundreds of times a render).
+WARM_RENDERS = 3
 
 
 def warm(settings: Settings) -> float:
@@ -68,6 +73,13 @@ def _import_export_kinds() -> None:
 
 
 def _render_sample_brief(settings: Settings) -> None:
+    """Render a brief with every layout the real ones use, a few times over.
+
+    Not just for the imports: CPython specialises the code it runs often (3.11+), and a
+    work horse keeps what its parent learnt. A child running layouts its parent never ran
+    (screenplays, tables, lists, the table of contents over pages) pays that again on
+    every job, ~20% of a brief's render.
+    """
     from jobs.pdf.brief import BriefData, BriefOptions, render_brief
 
     with tempfile.TemporaryDirectory(prefix="export-warm-", dir=settings.temp_dir) as tmp:
@@ -76,15 +88,19 @@ def _render_sample_brief(settings: Settings) -> None:
         project = _sample_project()
         data = BriefData(
             project=project,
-            scripts=[_sample_script(project)],
+            scripts=[_sample_script(project, kind, order) for order, kind in enumerate(KINDS)],
             media=project.own_media(),
             images={"warm": image},
             exported_at=datetime(2026, 1, 1, tzinfo=UTC),
             service_version=settings.service_version,
         )
-        render_brief(
-            data, folder / "warm.pdf", options=BriefOptions(), templates_dir=settings.templates_dir
-        )
+        for _ in range(WARM_RENDERS):
+            render_brief(
+                data,
+                folder / "warm.pdf",
+                options=BriefOptions(),
+                templates_dir=settings.templates_dir,
+            )
 
 
 def _hash_template_files(settings: Settings) -> None:
@@ -106,9 +122,38 @@ def _sample_image(folder: Path) -> Path:
     return path
 
 
-def _rich_text(text: str) -> dict[str, Any]:
-    paragraph = {"type": "paragraph", "children": [{"type": "text", "text": text, "format": 1}]}
-    return {"root": {"type": "root", "children": [paragraph]}}
+def _text(value: str, fmt: int = 0) -> dict[str, Any]:
+    return {"type": "text", "text": value, "format": fmt}
+
+
+def _paragraph(*children: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "paragraph", "children": list(children)}
+
+
+def _rich_text(*children: dict[str, Any]) -> dict[str, Any]:
+    return {"root": {"type": "root", "children": list(children)}}
+
+
+def _sample_body(kind: str) -> dict[str, Any]:
+    """A few pages of what scripts hold: headings, styled prose, a list, a quote, a table;
+    a screenplay's scene headings, cues and parentheticals for `script`."""
+    if kind == "script":
+        lines = ["INT. LAMP ROOM — NIGHT", "The lens turns. The keeper watches the water."]
+        lines += ["KEEPER", "(quietly)", "Not tonight.", "CUT TO:"] * 6
+        return _rich_text(*(_paragraph(_text(line)) for line in lines))
+    item = {"type": "listitem", "children": [_text(WARM_TEXT)]}
+    cell = {"type": "tablecell", "headerState": 0, "children": [_paragraph(_text("cell"))]}
+    row = {"type": "tablerow", "children": [cell, cell, cell]}
+    prose = [_paragraph(_text(WARM_TEXT), _text(" bold", 1), _text(" italic", 2))] * 12
+    return _rich_text(
+        {"type": "heading", "tag": "h1", "children": [_text("Part one")]},
+        *prose,
+        {"type": "list", "listType": "bullet", "children": [item] * 4},
+        {"type": "quote", "children": [_text(WARM_TEXT)]},
+        {"type": "heading", "tag": "h2", "children": [_text("Figures")]},
+        {"type": "table", "children": [row] * 12},
+        *prose,
+    )
 
 
 def _sample_project() -> Project:
@@ -117,14 +162,24 @@ def _sample_project() -> Project:
         "id": "warm",
         "title": "Warm-up brief",
         "logline": WARM_TEXT,
-        "summary": _rich_text(WARM_TEXT),
+        "summary": _rich_text(_paragraph(_text(WARM_TEXT, 1))),
         "coverImage": "warm",
         "media": ["warm"],
         "genre": "warm-up",
+        "team": [
+            {"name": "A. Writer", "role": "Writer"},
+            {"name": "B. Director", "role": "Director"},
+        ],
     }
     return project_from_doc(doc, [media], media_collection="media")
 
 
-def _sample_script(project: Project) -> Script:
-    doc = {"id": "warm", "title": "Warm-up script", "kind": "script", "body": _rich_text(WARM_TEXT)}
+def _sample_script(project: Project, kind: str, order: int) -> Script:
+    doc = {
+        "id": f"warm-{kind}",
+        "title": f"Warm-up {kind}",
+        "kind": kind,
+        "order": order,
+        "body": _sample_body(kind),
+    }
     return script_from_doc(doc, project, media_collection="media")
