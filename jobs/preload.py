@@ -3,11 +3,11 @@
 RQ forks a work horse per job (a crashing render cannot take the worker down). Whatever
 the parent has imported and initialised, the child inherits for free; whatever it has
 not, every job pays again (~470 ms for the PDF brief: xhtml2pdf, ReportLab and its TTF
-parsing, Jinja, PIL, pypdf). `warm(settings)` imports every export kind, renders one
-small brief with the configured template (every shipped font face, an image, rich
-text) and hashes the template's files for the fingerprint (`jobs.fingerprint`); then
-it freezes the garbage collector's view of those objects, so children neither scan
-nor copy their pages.
+parsing, Jinja, PIL, pypdf). `warm(settings)` imports every export kind, renders a
+sample brief with the configured template a few times (every shipped font face, an
+image, every layout a brief has) and hashes the template's files for the fingerprint
+(`jobs.fingerprint`); then it freezes the garbage collector's view of those objects, so
+children neither scan nor copy their pages.
 
 What must not cross a fork is left alone: no Redis or HTTP connection, no socket, no
 thread is open when it returns (tests/jobs/test_preload.py checks).
