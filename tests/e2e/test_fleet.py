@@ -7,6 +7,7 @@ Value must be unique". Each result now has a name no other export can take.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,16 +22,21 @@ pytestmark = pytest.mark.e2e
 BURST = 10
 
 
-def wait_for_workers(stack: Stack, count: int, timeout_s: float = 90.0) -> None:
+def wait_until_registered(
+    stack: Stack, process: subprocess.Popen[bytes], timeout_s: float = 90.0
+) -> None:
+    """Until `process` is a registered RQ worker: it registers once warm, so it takes part
+    from the first export (a count of workers could include one an earlier test killed)."""
     deadline = time.monotonic() + timeout_s
-    while len(Worker.all(connection=stack.redis)) < count:
-        assert time.monotonic() < deadline, f"{count} workers did not register in {timeout_s} s"
+    while process.pid not in {worker.pid for worker in Worker.all(connection=stack.redis)}:
+        assert process.poll() is None, f"the worker exited with {process.returncode}"
+        assert time.monotonic() < deadline, f"the worker did not register in {timeout_s} s"
         time.sleep(0.2)
 
 
 def test_two_workers_on_a_burst_of_one_projects_exports_all_succeed(stack: Stack):
     second = stack.start_worker("worker-2")
-    wait_for_workers(stack, 2)  # registered once warm: both take part from the first export
+    wait_until_registered(stack, second)
     project = stack.seed["projects"]["sample"]
 
     def submit(_: int) -> dict:
