@@ -139,7 +139,17 @@ class MetricsArchive:
             return self._fold(groups)
 
     def fold_leftovers(self) -> int:
-        """Recover crashed folds, then fold every dead process's files and archives."""
+        """Recover crashed folds, then fold every dead process's files and archives.
+
+        Never raises: a file it cannot read (corrupt, another user's) is logged and left,
+        and the worker starts all the same."""
+        try:
+            return self._fold_leftovers()
+        except (OSError, RuntimeError, ValueError) as exc:
+            logger.warning("metrics: leftover files in %s not folded: %s", self.folder, exc)
+            return 0
+
+    def _fold_leftovers(self) -> int:
         with folder_lock(self.folder, shared=False):
             self._recover()
             groups: dict[str, list[Path]] = defaultdict(list)
