@@ -7,7 +7,7 @@ Three sources end up in one scrape:
   `export_http_request_duration_seconds{method, route}`, `route` being the route's template;
 - the pipeline's counters and histograms (`jobs.metrics`), from this process and, in
   multiprocess mode (PROMETHEUS_MULTIPROC_DIR), from every worker and work horse sharing
-  that directory;
+  that directory (read under its fold lock, `jobs.metrics_archive`);
 - the queues as Redis sees them at scrape time (`QueueCollector`): per queue, waiting,
   running, demand (their sum), failed, age of the oldest waiting job, live workers; and the
   fleet-wide submitted and finished counters every process keeps in Redis (`jobs.fleet`),
@@ -32,7 +32,6 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from redis import Redis
 from redis.exceptions import RedisError
@@ -45,6 +44,7 @@ from app.errors import APIError
 from app.settings import Settings
 from jobs import fleet
 from jobs import metrics as _pipeline_metrics  # noqa: F401  (registers them in every process)
+from jobs.metrics_archive import FoldAwareCollector
 
 logger = logging.getLogger(__name__)
 
@@ -157,9 +157,7 @@ def process_registry(settings: Settings) -> CollectorRegistry:
     """Every process's pipeline metrics in multiprocess mode, else this process's."""
     registry = CollectorRegistry(auto_describe=False)
     if settings.metrics_multiproc_dir is not None:
-        MultiProcessCollector(  # type: ignore[no-untyped-call]
-            registry, path=str(settings.metrics_multiproc_dir)
-        )
+        registry.register(FoldAwareCollector(settings.metrics_multiproc_dir))
     else:
         registry.register(_ThisProcess())
     return registry

@@ -5,6 +5,10 @@ On SIGTERM (a deploy, a scale-down) RQ stops taking jobs and waits for the one i
 process group cannot kill a job mid-upload. If the job has not finished after
 EXPORT_SHUTDOWN_GRACE_S, it is asked to stop at its next checkpoint and fails with a
 sentence saying so, rather than being killed with nothing said.
+
+In multiprocess metrics mode, each reaped work horse's metric files are folded into the
+worker's archive (`jobs.metrics_archive`), so the folder holds a few files per process
+rather than two per export.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from redis.exceptions import RedisError
 from rq import Worker
 
 from jobs.errors import WorkerStopping
+from jobs.metrics_archive import MetricsArchive
 from jobs.progress import ask_to_stop
 
 logger = logging.getLogger(__name__)
@@ -33,6 +38,23 @@ RESTART_DELAYS_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 class ExportWorker(Worker):
     shutdown_grace_s: float = 25.0
     stopping: bool = False
+    #: Where reaped horses' metric files are folded (None: not in multiprocess mode).
+    metrics_archive: MetricsArchive | None = None
+
+    def monitor_work_horse(self, job: Any, queue: Any, execution: Any) -> None:
+        horse_pid = self.horse_pid
+        try:
+            super().monitor_work_horse(job, queue, execution)  # returns once it is reaped
+        finally:
+            self._fold_horse_metrics(horse_pid, job.id)
+
+    def _fold_horse_metrics(self, horse_pid: int, job_id: str) -> None:
+        if self.metrics_archive is None or not horse_pid:
+            return
+        try:
+            self.metrics_archive.fold_process(horse_pid)
+        except Exception:  # metrics must never stop the worker; the files stay, unfolded
+            logger.exception("job %s: folding work horse %d's metrics failed", job_id, horse_pid)
 
     def setup_work_horse_signals(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)

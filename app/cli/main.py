@@ -302,6 +302,7 @@ def run_worker(
     from app.logs import setup_logging
     from app.metrics import serve_worker_metrics
     from jobs import connection, preload, runtime
+    from jobs.metrics_archive import MetricsArchive
     from jobs.queue import worker_queue_names
     from jobs.worker import ExportWorker, WorkLimits, work_until_stopped
 
@@ -318,6 +319,10 @@ def run_worker(
             "PROMETHEUS_MULTIPROC_DIR is not set: this worker's export metrics are lost with "
             "each work horse (docs/deploy.md, Metrics)"
         )
+    archive = None
+    if settings.metrics_multiproc_dir is not None:
+        archive = MetricsArchive(settings.metrics_multiproc_dir)
+        archive.fold_leftovers()  # of workers and horses a crash left behind
     serve_worker_metrics(settings)
     # No socket timeout of ours: RQ sets one longer than its blocking dequeue.
     redis = connection.connect(settings.redis_url, patient=True, socket_timeout=None)
@@ -327,6 +332,7 @@ def run_worker(
     def make_worker() -> ExportWorker:
         worker = ExportWorker([Queue(n, connection=redis) for n in names], connection=redis)
         worker.shutdown_grace_s = settings.shutdown_grace_s
+        worker.metrics_archive = archive
         return worker
 
     logging.getLogger(__name__).info(
