@@ -57,6 +57,7 @@ class Limits:
     max_queue_depth: int = 1_000
     max_active_per_caller: int = 10
     max_video_seconds: int = 600
+    media_cache_bytes: int = 512 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,9 @@ def load_settings(
             "EXPORT_MAX_ACTIVE_PER_CALLER", _positive_int, Limits.max_active_per_caller
         ),
         max_video_seconds=read("EXPORT_MAX_VIDEO_SECONDS", _positive_int, Limits.max_video_seconds),
+        media_cache_bytes=read(
+            "EXPORT_MEDIA_CACHE_BYTES", _non_negative_int, Limits.media_cache_bytes
+        ),
     )
     collections = Collections(
         projects=read("PAYLOAD_PROJECTS_COLLECTION", _slug, "projects"),

@@ -96,6 +96,13 @@ def payload() -> Iterator[PayloadStub]:
 REPO = Path(__file__).resolve().parents[1]
 
 
+def leftovers(temp_dir: Path | str) -> list[Path]:
+    """What jobs left in EXPORT_TEMP_DIR, besides the media cache meant to outlive them."""
+    from jobs.media_cache import FOLDER
+
+    return [path for path in Path(temp_dir).iterdir() if path.name != FOLDER]
+
+
 def process_env(payload_url: str, redis_url: str, temp_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a service process a test starts (a worker, the CLI): this checkout,
     the service's key, and `extra` on top."""

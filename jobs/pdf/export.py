@@ -135,7 +135,6 @@ def _download_images(ctx: ExportContext, wanted: list[Media]) -> dict[str, Path]
     with ThreadPoolExecutor(max_workers=DOWNLOAD_THREADS, thread_name_prefix="image") as pool:
         futures = {pool.submit(download_media, ctx, item, folder): item for item in wanted}
         for done, future in enumerate(as_completed(futures), start=1):
-            path, _ = future.result()
-            images[str(futures[future].id)] = path
+            images[str(futures[future].id)] = future.result()
             ctx.progress.report("fetching images", 10 + 45 * done / len(wanted))
     return images

@@ -100,7 +100,7 @@ def _check_free_disk(ctx: ExportContext, plan: RenderPlan, engine: VideoEngine) 
 
 def render_request(ctx: ExportContext, plan: RenderPlan, engine: VideoEngine) -> RenderRequest:
     def fetch(source: Source, folder: Path) -> Path:
-        return download_media(ctx, source.media, folder)[0]
+        return download_media(ctx, source.media, folder)
 
     def media_url(source: Source) -> str:
         return ctx.cms.absolute_url(source.url)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jobs.state import JobStatus, JobStore
-from tests.conftest import EDITOR, OUTSIDER, run_jobs
+from tests.conftest import EDITOR, OUTSIDER, leftovers, run_jobs
 from tests.payload_stub import png_bytes
 
 
@@ -62,7 +62,7 @@ def test_a_running_job_stops_at_its_next_checkpoint(
     assert (state.status, state.error) == (JobStatus.CANCELLED, "cancelled by editor@example.com")
     assert state.started_at is not None
     assert len(downloads) <= 2, f"{len(downloads)} of {len(project['media'])} files downloaded"
-    assert list(settings.temp_dir.iterdir()) == []
+    assert leftovers(settings.temp_dir) == []
     assert [m for m in payload.docs("media") if m.get("exportType")] == []
     [doc] = payload.docs("export-requests")
     assert (doc["status"], doc["error"]) == ("cancelled", "cancelled by editor@example.com")

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from app.main import connect_redis, create_app
 from app.settings import Settings
 from jobs.state import JobStore
-from tests.conftest import EDITOR, GUEST, OUTSIDER, queued_jobs, run_jobs
+from tests.conftest import EDITOR, GUEST, OUTSIDER, leftovers, queued_jobs, run_jobs
 from tests.payload_stub import PayloadStub
 
 
@@ -67,7 +67,7 @@ def test_pdf_export_runs_to_a_media_document(client, payload, worker, settings):
     assert doc["startedAt"] and doc["finishedAt"]
     statuses = [u.get("status") for doc_id, u in payload.updates if doc_id == doc["id"]]
     assert statuses[0] == "running" and statuses[-1] == "succeeded"
-    assert list(settings.temp_dir.iterdir()) == []
+    assert leftovers(settings.temp_dir) == []
 
 
 def test_zip_export_bundles_project_and_scripts_with_a_manifest(client, payload, worker):

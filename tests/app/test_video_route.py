@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from app.settings import Settings
 from jobs.state import JobStore
 from jobs.video.engine.probe import probe_mp4
-from tests.conftest import EDITOR, OUTSIDER, queued_jobs, run_jobs
+from tests.conftest import EDITOR, OUTSIDER, leftovers, queued_jobs, run_jobs
 from tests.jobs.video.video_media import VideoFiles, video_files
 from tests.payload_stub import PayloadStub
 
@@ -213,4 +213,4 @@ def test_a_three_clip_video_renders_end_to_end_with_the_local_engine(
     assert result["sourceMediaIds"] == [ids["a"], ids["still"], ids["b"], ids["tone"]]
     assert result["exportType"] == "video" and result["exportOf"] == 17
     uploaded.unlink()
-    assert list(settings.temp_dir.iterdir()) == []
+    assert leftovers(settings.temp_dir) == []

@@ -14,7 +14,7 @@ import pytest
 
 from jobs import queue
 from jobs.state import ExportType, JobState, JobStatus, JobStore
-from tests.conftest import process_env
+from tests.conftest import leftovers, process_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,7 +72,7 @@ def test_sigterm_fails_a_job_that_outlives_the_grace_period(
         "the worker was shut down and the export did not finish within the 1 s grace period"
     )
     assert fake_payload.stub.docs("export-requests")[0]["status"] == "failed"
-    assert list(settings.temp_dir.iterdir()) == []
+    assert leftovers(settings.temp_dir) == []
 
 
 @pytest.mark.slow
@@ -94,4 +94,4 @@ def test_sigterm_lets_a_job_that_ends_inside_the_grace_period_finish(
     assert (doc["status"], doc["result"]) == ("succeeded", finished.result_media_id)
     uploaded = fake_payload.stub.collections["media"][finished.result_media_id]
     assert uploaded["mimeType"] == "application/zip"
-    assert list(settings.temp_dir.iterdir()) == []
+    assert leftovers(settings.temp_dir) == []

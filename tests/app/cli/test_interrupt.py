@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jobs.state import JobStatus, JobStore
-from tests.conftest import process_env
+from tests.conftest import leftovers, process_env
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -42,7 +42,7 @@ def test_ctrl_c_during_an_export_exits_130(settings, redis, redis_server, fake_p
     assert "export-service: interrupted" in err
     state = store.get(job_id)
     assert state.status is JobStatus.CANCELLED and state.error
-    assert list(settings.temp_dir.iterdir()) == []
+    assert leftovers(settings.temp_dir) == []
 
 
 def wait_for_running_job(store: JobStore, redis, timeout_s: float = 20.0) -> str:

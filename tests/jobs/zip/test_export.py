@@ -21,7 +21,7 @@ from jobs.context import Artifact, ExportContext
 from jobs.errors import ExportError
 from jobs.state import ExportType, JobState
 from jobs.zip import export as project_zip
-from tests.conftest import EDITOR, RecordingProgress, run_jobs
+from tests.conftest import EDITOR, RecordingProgress, leftovers, run_jobs
 from tests.payload_stub import BASE_URL, USER_TRACES, PayloadStub, add_rich_text_uploads
 
 GB = 1024**3
@@ -122,7 +122,7 @@ def test_a_zip_with_media_runs_through_the_queue_and_verifies(client, payload, w
     assert media["media/cover.png"]["mimeType"] == "image/png"
     assert infos["media/cover.png"].compress_type == zipfile.ZIP_STORED
     assert infos["project.json"].compress_type == zipfile.ZIP_DEFLATED
-    assert list(Path(settings.temp_dir).iterdir()) == []
+    assert leftovers(settings.temp_dir) == []
 
 
 def test_a_truncated_download_fails_the_job_and_uploads_nothing(client, payload, worker, settings):
@@ -137,7 +137,7 @@ def test_a_truncated_download_fails_the_job_and_uploads_nothing(client, payload,
     assert f"{still['filesize'] - 100:,} bytes" in state["error"]
     assert "nothing was uploaded" in state["error"]
     assert [d for d in payload.docs("media") if d.get("exportType")] == []
-    assert list(Path(settings.temp_dir).iterdir()) == []
+    assert leftovers(settings.temp_dir) == []
 
 
 # -- contents ----------------------------------------------------------------------------
@@ -433,7 +433,7 @@ def test_failure_through_the_queue_leaves_no_temp_files(client, payload, worker,
     state = job_of(client, job_id)
     assert state["status"] == "failed"
     assert "over EXPORT_MAX_FILE_BYTES (5 GB)" in state["error"]
-    assert list(Path(settings.temp_dir).iterdir()) == []
+    assert leftovers(settings.temp_dir) == []
 
 
 def test_human_bytes():
