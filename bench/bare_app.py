@@ -2,12 +2,13 @@
 (bench/load.py) and whose WebSocket echoes each message back (bench/ws_watchers.py)."""
 
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 
-async def nothing(request):  # type: ignore[no-untyped-def]
+async def nothing(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 

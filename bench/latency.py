@@ -47,11 +47,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import requests
 from redis import Redis
+from redis.client import PubSub
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -111,7 +113,10 @@ class Endings:
         self._lock = threading.Lock()
         self._ended: dict[str, threading.Event] = {}
         self._at: dict[str, float] = {}
-        self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        # redis-py leaves Redis.pubsub unannotated; it returns a PubSub.
+        self._pubsub: PubSub = redis.pubsub(  # type: ignore[no-untyped-call]
+            ignore_subscribe_messages=True
+        )
         self._pubsub.psubscribe(**{EVENTS_PREFIX + "*": self._on_event})
         self._thread = self._pubsub.run_in_thread(sleep_time=0.05, daemon=True)
 
@@ -315,7 +320,7 @@ def burst(stack: Stack, count: int, **options: Any) -> float:
 def measure_baseline(stack: Stack, code: Path, args: argparse.Namespace, into: Measured) -> None:
     workers = stack.workers(code, 1)
     for kind in KINDS:
-        _, into.baseline[kind] = sequential(args.runs, lambda k=kind: stack.export(k))
+        _, into.baseline[kind] = sequential(args.runs, partial(stack.export, kind))
     into.baseline_rate = burst(stack, args.burst)
     stack.stop(workers)
 
@@ -324,12 +329,12 @@ def measure_ours(stack: Stack, args: argparse.Namespace, into: Measured) -> None
     workers = stack.workers(ROOT, 1)
     for kind in KINDS:
         with payload_calls(stack, into, f"{kind} fresh", args.runs + 1):
-            _, into.fresh[kind] = sequential(args.runs, lambda k=kind: stack.export(k, fresh=True))
+            _, into.fresh[kind] = sequential(args.runs, partial(stack.export, kind, fresh=True))
     for kind in KINDS:
         media_before = stack.payload.export_media_count()
         with payload_calls(stack, into, f"{kind} reused", args.runs + 1):
             into.again_warmup[kind], into.again[kind] = sequential(
-                args.runs, lambda k=kind: stack.export(k)
+                args.runs, partial(stack.export, kind)
             )
         into.new_media[kind] = stack.payload.export_media_count() - media_before
     into.rate_1 = burst(stack, args.burst, fresh=True)

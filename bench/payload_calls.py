@@ -29,7 +29,8 @@ class Calls:
 
 def snapshot(metrics_dir: Path) -> dict[Route, Calls]:
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(metrics_dir))
+    # prometheus-client leaves MultiProcessCollector.__init__ unannotated.
+    MultiProcessCollector(registry, path=str(metrics_dir))  # type: ignore[no-untyped-call]
     found: dict[Route, Calls] = {}
     for metric in registry.collect():
         if metric.name != METRIC:

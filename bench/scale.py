@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.fake_payload import FakePayload  # noqa: E402
 from bench.fault_injection import TERMINAL, RedisServer, Service, documents, free_port  # noqa: E402
-from jobs.state import KEY_PREFIX, JobState  # noqa: E402
+from jobs.state import JobStore  # noqa: E402
 from tests.jobs.video.video_media import make_clip  # noqa: E402
 from tests.payload_stub import EDITOR_KEY, SERVICE_KEY, PayloadStub, auth_header, seed  # noqa: E402
 
@@ -103,8 +103,7 @@ def scale_down(
 def queue_waits(redis: Redis, accepted: list[dict[str, Any]]) -> dict[str, list[float]]:
     waits: dict[str, list[float]] = collections.defaultdict(list)
     for item in accepted:
-        raw = redis.hgetall(KEY_PREFIX + item["jobId"])
-        state = JobState.from_redis(raw) if raw else None
+        state = JobStore(redis, ttl_s=3600).get(item["jobId"])
         if state is None or state.started_at is None:
             continue
         wait = _seconds(state.started_at) - _seconds(state.created_at)
@@ -140,7 +139,9 @@ def verify(stub: PayloadStub, accepted: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace, root: Path) -> tuple[dict[str, Any], list[str], dict, float]:
+def run(
+    args: argparse.Namespace, root: Path
+) -> tuple[dict[str, Any], list[str], dict[str, list[float]], float]:
     started = time.monotonic()
     stub = PayloadStub(None)
     seed(stub)

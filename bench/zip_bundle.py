@@ -49,8 +49,11 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
+
+if TYPE_CHECKING:  # at run time only child_bundle imports jobs: the other children go without
+    from jobs.progress import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Bundling streams, so its peak RSS stays flat at any size (57 MB at 2 GB, docs/zip-bundle.md).
@@ -153,6 +156,7 @@ def _page(docs: list[dict[str, Any]]) -> dict[str, Any]:
 
 class PayloadHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    server: ThreadingHTTPServer  # `serve` is the only one that runs this handler
     cases: list[Case]
     blocks: Blocks
 
@@ -287,9 +291,10 @@ def child_bundle(port: int, index: int, archive_format: str, workdir: Path) -> d
         project_id=index,
         params={"includeMedia": True, "options": {"format": archive_format}},
     )
-    ctx = ExportContext(
-        job=job, settings=settings, cms=cms, workdir=workdir, progress=_NoProgress()
-    )  # type: ignore[arg-type]
+    # The worker's Progress needs a job in Redis; a bundle without a brief only calls its
+    # `report`, which _NoProgress has, so the fake stands in for it.
+    progress = cast("Progress", _NoProgress())
+    ctx = ExportContext(job=job, settings=settings, cms=cms, workdir=workdir, progress=progress)
     rss_after_imports = _maxrss_mb()
     cpu_before = _cpu_seconds()
     started = time.perf_counter()
@@ -378,13 +383,15 @@ def measure(case: Case, index: int, port: int, blocks: Blocks, rounds: int) -> d
 
 
 def _median_mbps(case: Case, runs: list[dict[str, Any]]) -> float:
-    return statistics.median(case.total / MB / run["seconds"] for run in runs)
+    speeds: list[float] = [case.total / MB / run["seconds"] for run in runs]
+    return statistics.median(speeds)
 
 
 def _median_ratio(baselines: list[dict[str, Any]], bundles: list[dict[str, Any]]) -> float:
     """The bundle's speed as a share of the baseline's, per round (same bytes), median."""
     pairs = zip(baselines, bundles, strict=True)
-    return statistics.median(base["seconds"] / bundle["seconds"] for base, bundle in pairs)
+    ratios: list[float] = [base["seconds"] / bundle["seconds"] for base, bundle in pairs]
+    return statistics.median(ratios)
 
 
 def main() -> int:

@@ -39,7 +39,9 @@ INVALID_PROJECT = {
     ]
 }
 
-Reply = tuple[int, dict[str, str], str]
+Reply = tuple[int, dict[str, str], str | bytes]  # JSON text, or a media file's bytes
+#: A document id: a number (SQLite, Postgres) or a string (MongoDB, uuid ids), as in Payload.
+DocId = int | str
 
 #: Relationship fields and the collection each points to. Like Payload, the stub populates
 #: them for `depth` >= 1 (its default is Payload's, 2) and leaves ids at depth 0; a
@@ -60,9 +62,9 @@ class PayloadStub:
 
     mock: responses.RequestsMock | None
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
-    collections: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    collections: dict[str, dict[DocId, dict[str, Any]]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
-    updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    updates: list[tuple[DocId, dict[str, Any]]] = field(default_factory=list)
     next_id: int = 100
     down: bool = False
     #: Like Payload on SQLite or Postgres: ids are numbers; a lookup by a non-numeric id
@@ -175,7 +177,8 @@ class PayloadStub:
         if collection == "projects":
             return user["id"] in doc.get("editors", []) or None
         if collection == "scripts":
-            project = self.collections["projects"].get(doc.get("project"))
+            project_id = doc.get("project")
+            project = None if project_id is None else self.collections["projects"].get(project_id)
             return bool(project and user["id"] in project.get("editors", [])) or None
         return True
 
@@ -273,7 +276,9 @@ class PayloadStub:
         return _json(200, {"doc": doc, "message": "Updated successfully."})
 
     def _upload(self, request: PreparedRequest) -> Reply:
-        body = request.body
+        # Typed bytes | str | None, but a streamed upload (requests-toolbelt's
+        # MultipartEncoder, as cms_client sends files) is the file-like object itself.
+        body: object = request.body
         raw = body.read() if hasattr(body, "read") else body
         decoder = MultipartDecoder(raw, request.headers["Content-Type"])
         fields: dict[str, Any] = {}
@@ -300,7 +305,7 @@ class PayloadStub:
         if filename not in self.files:
             return _json(404, NOT_FOUND)
         content = self.files[filename]
-        return 200, {"Content-Length": str(len(content))}, content  # type: ignore[return-value]
+        return 200, {"Content-Length": str(len(content))}, content
 
     def _populate(self, collection: str, doc: dict[str, Any], depth: int) -> dict[str, Any]:
         if depth < 1:
