@@ -181,12 +181,9 @@ def test_a_failing_export_shows_its_sentence_on_the_document(stack):
 def test_a_failure_in_the_worker_reaches_the_document(stack):
     # Saved again, the media documents have a new updatedAt: the workers' media cache (which
     # holds their files from earlier tests) does not answer for them, so they are downloaded.
-    def save_media() -> None:
-        for media_id in stack.seed["media"]:
-            saved = payload(stack, "PATCH", f"/media/{media_id}", user="admin", json={})
-            assert saved.status_code == 200, saved.text
-
-    save_media()
+    for media_id in stack.seed["media"]:
+        saved = payload(stack, "PATCH", f"/media/{media_id}", user="admin", json={})
+        assert saved.status_code == 200, saved.text
     media_dir = stack.root / "payload" / "media"
     for file in media_dir.iterdir():
         file.rename(file.with_name(file.name + ".moved"))
