@@ -54,11 +54,12 @@ def fetch(ctx: ExportContext, media: Media, target: Path, download: Download) ->
     partial = folder / f".{key}.{uuid.uuid4().hex}.part"
     try:
         download(partial)
+        partial.chmod(0o444)  # shared by every job that links it: never written again
         os.replace(partial, cached)
     finally:
         partial.unlink(missing_ok=True)
-    if not _hand_out(cached, target):  # evicted by another worker in between
-        shutil.copyfile(cached, target)
+    if not _hand_out(cached, target):  # dropped by another worker in between
+        download(target)
     _evict(folder, limit)
     return target
 
@@ -82,6 +83,10 @@ def _hand_out(cached: Path, target: Path) -> bool:
     """Link (or copy) the cached file to `target`; False if it is not cached."""
     try:
         os.utime(cached)  # recently used
+    except FileNotFoundError:
+        return False
+    target.unlink(missing_ok=True)  # the same media twice in one job: link it again
+    try:
         os.link(cached, target)
     except FileNotFoundError:
         return False

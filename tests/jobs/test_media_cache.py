@@ -83,6 +83,20 @@ def test_the_cache_keeps_to_its_size_dropping_the_least_recently_used(tmp_path):
     assert calls[-1] == 2
 
 
+def test_the_same_media_twice_in_one_folder_is_one_read_only_file(tmp_path):
+    ctx = context(tmp_path, cache_bytes=10_000)
+    calls = []
+
+    def download(path: Path) -> None:
+        calls.append(path)
+        path.write_bytes(b"clip")
+
+    first = media_cache.fetch(ctx, media(7, 4), tmp_path / "clip.mp4", download)
+    again = media_cache.fetch(ctx, media(7, 4), tmp_path / "clip.mp4", download)
+    assert first == again and again.read_bytes() == b"clip" and len(calls) == 1
+    assert oct(again.stat().st_mode & 0o777) == "0o444"
+
+
 def test_no_cache_without_updated_at_or_when_turned_off(tmp_path):
     calls = []
 
