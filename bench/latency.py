@@ -60,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.cli import embedded  # noqa: E402
 from bench import payload_calls as calls  # noqa: E402
+from bench.cpu_budget import CpuBudget, machine_scaling  # noqa: E402
 from bench.fault_injection import free_port  # noqa: E402
 from bench.floor_render import floor_render_ms  # noqa: E402
 from bench.latency_report import (  # noqa: E402
@@ -174,8 +175,19 @@ class Stack:
     def start_web(self) -> None:
         """This checkout's web process, as `./scripts/run` starts it; waits until healthy."""
         web = ["web", "--host", "127.0.0.1", "--port", str(self.port)]
-        self.spawn("web", ROOT, [sys.executable, "-m", "app.cli", *web])
+        self.web = self.spawn("web", ROOT, [sys.executable, "-m", "app.cli", *web])
         self.wait_healthy()
+
+    def cpu_groups(self, workers: list[subprocess.Popen[bytes]]) -> dict[str, list[int]]:
+        """The processes an export spends CPU in, by role (`bench.cpu_budget`)."""
+        groups = {
+            "worker": [worker.pid for worker in workers],
+            "web": [self.web.pid],
+            "redis": [int(self.redis.info()["process_id"])],
+        }
+        if self.payload.pid is not None:
+            groups["payload"] = [self.payload.pid]
+        return groups
 
     def spawn(self, name: str, code: Path, argv: list[str]) -> subprocess.Popen[bytes]:
         log = (self.root / f"{name}.log").open("ab")
@@ -296,6 +308,10 @@ class Measured:
     calls: dict[str, str] = field(default_factory=dict)
     rate_1: float = 0.0
     rate_2: float = 0.0
+    #: CPU per export by process in the 1-worker burst: what bounds 2 workers' jobs/s.
+    cpu_1: CpuBudget | None = None
+    #: 2 CPU-bound processes' throughput over one's, measured beside the bursts.
+    machine_scaling: float = 0.0
     floor_ms: float = 0.0
 
 
@@ -337,7 +353,9 @@ def measure_ours(stack: Stack, args: argparse.Namespace, into: Measured) -> None
                 args.runs, partial(stack.export, kind)
             )
         into.new_media[kind] = stack.payload.export_media_count() - media_before
-    into.rate_1 = burst(stack, args.burst, fresh=True)
+    with CpuBudget.over(stack.cpu_groups(workers), args.burst) as into.cpu_1:
+        into.rate_1 = burst(stack, args.burst, fresh=True)
+    into.machine_scaling = machine_scaling()
     workers += stack.workers(ROOT, 1)
     into.rate_2 = burst(stack, args.burst, fresh=True)
     stack.stop(workers)

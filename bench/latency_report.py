@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bench.cpu_budget import CpuBudget
 from jobs.state import JobState
 from jobs.timings import STAGES
 
@@ -28,6 +29,8 @@ class Run(Protocol):
     calls: dict[str, str]
     rate_1: float
     rate_2: float
+    cpu_1: CpuBudget | None
+    machine_scaling: float
     floor_ms: float
 
 
@@ -120,6 +123,12 @@ def print_floor_and_bursts(run: Run, burst: int) -> None:
     print(
         f"burst of {burst} PDFs, back to back (jobs/s): {base}ours 1 worker "
         f"{run.rate_1:.2f}{vs_base}, 2 workers {run.rate_2:.2f}"
+    )
+    if run.cpu_1 is not None:
+        print(f"  {run.cpu_1.line(run.rate_1)}")
+    print(
+        f"  this machine, now: 2 processes running a CPU-bound loop get "
+        f"{run.machine_scaling:.2f}× the work of one"
     )
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.multiprocess import MultiProcessCollector
+
+from jobs.metrics_archive import FoldAwareCollector
 
 METRIC = "export_payload_request_duration_seconds"
 Route = tuple[str, str]  # (method, route)
@@ -29,8 +30,9 @@ class Calls:
 
 def snapshot(metrics_dir: Path) -> dict[Route, Calls]:
     registry = CollectorRegistry()
-    # prometheus-client leaves MultiProcessCollector.__init__ unannotated.
-    MultiProcessCollector(registry, path=str(metrics_dir))  # type: ignore[no-untyped-call]
+    # Read as /metrics reads it: under the fold lock, so a worker folding a work horse's
+    # files into its archive meanwhile (jobs.metrics_archive) is neither missed nor seen twice.
+    registry.register(FoldAwareCollector(metrics_dir))
     found: dict[Route, Calls] = {}
     for metric in registry.collect():
         if metric.name != METRIC:

@@ -51,6 +51,8 @@ class BenchPayload:
     editor_auth: str  # the person exporting
     service_key: str  # the service's own PAYLOAD_API_KEY
     close: Callable[[], None]
+    #: The Payload server's process (its CPU is part of each export's); None: in this one.
+    pid: int | None = None
 
     @property
     def service_auth(self) -> str:
@@ -111,6 +113,7 @@ def start_dev_payload(root: Path, *, service_url: str, webhook_secret: str) -> B
             editor_auth=auth_header(users["editor"]["apiKey"]),
             service_key=users["service"]["apiKey"],
             close=close,
+            pid=dev.process.pid,
         )
     except BaseException:
         close()
