@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,26 +92,24 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def page(chromium: Any, admin_stack: AdminStack) -> Iterator[Any]:
-    context = chromium.new_context(
-        viewport={"width": 1400, "height": 900},
-        base_url=admin_stack.payload_url,
-        locale="en-US",
-    )
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    try:
-        yield page
-    finally:
-        context.close()
+    with browser_page(chromium, admin_stack, locale="en-US") as opened:
+        yield opened
 
 
 @pytest.fixture
 def german_page(chromium: Any, admin_stack: AdminStack) -> Iterator[Any]:
     """A browser whose language is German (Accept-Language: de-DE)."""
+    with browser_page(chromium, admin_stack, locale="de-DE") as opened:
+        yield opened
+
+
+@contextmanager
+def browser_page(chromium: Any, admin_stack: AdminStack, *, locale: str) -> Iterator[Any]:
+    """A page in a fresh browser context on the admin, in `locale`."""
     context = chromium.new_context(
         viewport={"width": 1400, "height": 900},
         base_url=admin_stack.payload_url,
-        locale="de-DE",
+        locale=locale,
     )
     page = context.new_page()
     page.set_default_timeout(30_000)
