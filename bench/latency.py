@@ -61,7 +61,7 @@ sys.path.insert(0, str(ROOT))
 from app.cli import embedded  # noqa: E402
 from bench import payload_calls as calls  # noqa: E402
 from bench.cpu_budget import CpuBudget, machine_scaling  # noqa: E402
-from bench.fault_injection import free_port  # noqa: E402
+from bench.fault_injection import free_port, wait_healthy  # noqa: E402
 from bench.floor_render import floor_render_ms  # noqa: E402
 from bench.latency_report import (  # noqa: E402
     Targets,
@@ -176,7 +176,7 @@ class Stack:
         """This checkout's web process, as `./scripts/run` starts it; waits until healthy."""
         web = ["web", "--host", "127.0.0.1", "--port", str(self.port)]
         self.web = self.spawn("web", ROOT, [sys.executable, "-m", "app.cli", *web])
-        self.wait_healthy()
+        wait_healthy(self.url, 60, logs=f"; see {self.root}/web.log")
 
     def cpu_groups(self, workers: list[subprocess.Popen[bytes]]) -> dict[str, list[int]]:
         """The processes an export spends CPU in, by role (`bench.cpu_budget`)."""
@@ -197,17 +197,6 @@ class Stack:
         )
         self.processes.append(process)
         return process
-
-    def wait_healthy(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.url}/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the web process did not become healthy; see {self.root}/web.log")
 
     def workers(self, code: Path, count: int) -> list[subprocess.Popen[bytes]]:
         from rq import Worker
