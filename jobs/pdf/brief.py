@@ -54,6 +54,7 @@ from jobs.lexical.html import (
     text_direction,
     text_html,
 )
+from jobs.pdf import passes
 from jobs.pdf.details import detail_rows, team_lines
 from jobs.pdf.labels import Labels, labels_for
 from jobs.pdf.screenplay import screenplay_html
@@ -634,6 +635,7 @@ def html_to_pdf(
     out = io.BytesIO()
     register_tags()
     remember_font_digests()
+    passes.install()
     try:
         with deterministic_pdf(exported_at):
             status = pisa.CreatePDF(html, dest=out, link_callback=callback, resource_policy=policy)
