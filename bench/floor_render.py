@@ -1,17 +1,22 @@
 """The floor of a PDF job's render stage: the same brief rendered warm, in this process.
 
-    ms = floor_render_ms(payload_url, service_auth, project_id, runs=15)
+    floor = Floor(payload_url, service_auth, project_id, folder)
+    floor.render(8)      # just before the jobs it is compared with
+    ...
+    floor.render(7)      # and just after
+    floor.ms             # median of every counted render
 
 The brief's inputs are read from the running Payload exactly as the job reads them
 (`cms_client.read_project` / `read_scripts` at depth 0 with the service's key, the images
-`jobs.pdf.export.images_shown` picks), once; then the brief is rendered `runs` + 1 times
-and the median of all but the first (cold) render is returned.
+`jobs.pdf.export.images_shown` picks), once, and rendered once uncounted (the cold
+render). Renders are counted in blocks so that they can be taken beside the jobs they
+are compared with: this machine's speed drifts over minutes, and a floor measured at
+another time compares the drift as much as the render.
 """
 
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,20 +28,31 @@ from jobs.pdf.export import images_shown
 from jobs.project_data import is_draft
 
 
-def floor_render_ms(
-    payload_url: str, service_auth: str, project_id: int | str, *, runs: int
-) -> float:
-    """Median ms of a warm render of the project's default brief."""
-    with tempfile.TemporaryDirectory(prefix="floor-") as tmp:
-        data = brief_data(
-            PayloadClient(payload_url, authorization=service_auth), project_id, Path(tmp)
-        )
-        times = []
-        for n in range(runs + 1):
-            started = time.perf_counter()
-            render_brief(data, Path(tmp) / f"brief-{n}.pdf", options=BriefOptions())
-            times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times[1:])
+class Floor:
+    """Warm in-process renders of the project's default brief."""
+
+    def __init__(
+        self, payload_url: str, service_auth: str, project_id: int | str, folder: Path
+    ) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        client = PayloadClient(payload_url, authorization=service_auth)
+        self.data = brief_data(client, project_id, folder)
+        self.times_ms: list[float] = []
+        self._render()  # cold: imports, fonts, specialising; not counted
+
+    def render(self, runs: int) -> None:
+        """`runs` counted renders, back to back."""
+        self.times_ms += [self._render() for _ in range(runs)]
+
+    @property
+    def ms(self) -> float:
+        return statistics.median(self.times_ms)
+
+    def _render(self) -> float:
+        started = time.perf_counter()
+        render_brief(self.data, self.folder / "brief.pdf", options=BriefOptions())
+        return (time.perf_counter() - started) * 1000
 
 
 def brief_data(client: PayloadClient, project_id: int | str, folder: Path) -> BriefData:

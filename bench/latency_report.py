@@ -116,7 +116,7 @@ def print_floor_and_bursts(run: Run, burst: int) -> None:
     render = p([s.timings.get("render", 0.0) for s in run.fresh["pdf"]], 0.5)
     print(
         f"pdf render stage p50 {render:.0f} ms; warm in-process render of the same brief "
-        f"{run.floor_ms:.0f} ms"
+        f"(just before and after that row) {run.floor_ms:.0f} ms"
     )
     base = f"baseline 1 worker {run.baseline_rate:.2f}; " if run.baseline_rate else ""
     vs_base = f" ({run.rate_1 / run.baseline_rate:.2f}× baseline)" if run.baseline_rate else ""

@@ -56,6 +56,7 @@ from jobs.lexical.html import (
 )
 from jobs.pdf import passes
 from jobs.pdf.details import detail_rows, team_lines
+from jobs.pdf.fonts import remember_font_digests, remember_font_files
 from jobs.pdf.labels import Labels, labels_for
 from jobs.pdf.screenplay import screenplay_html
 
@@ -635,6 +636,7 @@ def html_to_pdf(
     out = io.BytesIO()
     register_tags()
     remember_font_digests()
+    remember_font_files()
     passes.install()
     try:
         with deterministic_pdf(exported_at):
@@ -680,37 +682,6 @@ def deterministic_pdf(exported_at: datetime) -> Iterator[None]:
             yield
         finally:
             rl_config.invariant, pdfdoc.TimeStamp, pisa_context.PmlTableOfContents = saved
-
-
-@lru_cache(maxsize=1)
-def remember_font_digests() -> None:
-    """Hash each font file once per process, not once per render.
-
-    xhtml2pdf reads and MD5s every `@font-face` file on every document (11 faces, 11 MB
-    for the brief: ~20 ms a render) to tell two files with one family name apart. The
-    digest of a file that has not changed (same path, size and mtime) is the same, so it
-    is kept; the warm worker (`jobs.preload`) fills it once for every work horse.
-    """
-    import os
-
-    from xhtml2pdf import context as pisa_context
-
-    digest_of = pisa_context._file_digest
-
-    @lru_cache(maxsize=256)
-    def digest_by_stat(name: str, size: int, mtime_ns: int) -> str | None:
-        return digest_of(name)  # type: ignore[no-any-return]
-
-    def file_digest(name: str | None) -> str | None:
-        try:
-            stat = os.stat(name) if name is not None else None
-        except OSError:
-            stat = None
-        if name is None or stat is None:
-            return digest_of(name)  # type: ignore[no-any-return]
-        return digest_by_stat(name, stat.st_size, stat.st_mtime_ns)
-
-    pisa_context._file_digest = file_digest
 
 
 @lru_cache(maxsize=1)

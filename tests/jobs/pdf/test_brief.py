@@ -36,7 +36,6 @@ from jobs.pdf.brief import (
     build_html,
     format_duration,
     human_size,
-    remember_font_digests,
     render_brief,
     resolve_template_dirs,
 )
@@ -332,31 +331,6 @@ def test_reportlab_runs_with_its_c_accelerators() -> None:
 
     assert type(rl_accel.fp_str).__name__ == "builtin_function_or_method"
     assert type(rl_accel.escapePDF).__name__ == "builtin_function_or_method"
-
-
-def test_a_font_file_is_hashed_once_per_process_and_again_when_it_changes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """#18: xhtml2pdf MD5s every @font-face file per document (11 MB for the brief)."""
-    from xhtml2pdf import context as pisa_context
-
-    remember_font_digests()
-    opened: list[str] = []
-
-    def counting_open(name: str, *args: Any, **kwargs: Any) -> Any:
-        opened.append(name)
-        return open(name, *args, **kwargs)
-
-    monkeypatch.setattr(pisa_context, "open", counting_open, raising=False)
-    font = tmp_path / "face.ttf"
-    font.write_bytes(b"first face")
-    first = [pisa_context._file_digest(str(font)) for _ in range(3)]
-    assert first == [hashlib.md5(b"first face").hexdigest()] * 3
-    assert opened == [str(font)]
-    font.write_bytes(b"second face, longer")
-    assert pisa_context._file_digest(str(font)) == hashlib.md5(b"second face, longer").hexdigest()
-    assert opened == [str(font)] * 2
-    assert pisa_context._file_digest(str(tmp_path / "missing.ttf")) is None
 
 
 @pytest.mark.parametrize(
