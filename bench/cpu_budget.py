@@ -56,12 +56,26 @@ class CpuBudget:
     def line(self, jobs_per_s: float, cores: int | None = None) -> str:
         cores = cores or os.cpu_count() or 1
         ceiling = self.ceiling(cores)
-        parts = " · ".join(f"{name} {ms:.0f}" for name, ms in self.ms_per_export.items())
         return (
-            f"CPU per export in the 1-worker burst (ms): {parts} = {self.total_ms:.0f}; "
+            f"CPU per export in the 1-worker burst (ms): {self._parts()}; "
             f"{cores} cores run at most {ceiling:.2f} exports/s, "
             f"{ceiling / jobs_per_s:.2f}× the 1-worker burst's {jobs_per_s:.2f}/s"
         )
+
+    def line_beside(self, one_worker: CpuBudget, jobs_per_s: float, workers: int) -> str:
+        """This burst's CPU per export beside the 1-worker burst's, and the cores it kept
+        busy: where more workers' jobs/s went when it is short of the ceiling."""
+        cores = os.cpu_count() or 1
+        busy = jobs_per_s * self.total_ms / 1000
+        return (
+            f"CPU per export in the {workers}-worker burst (ms): {self._parts()} "
+            f"({self.total_ms / one_worker.total_ms:.2f}× the 1-worker burst's); "
+            f"{busy:.2f} of {cores} cores busy"
+        )
+
+    def _parts(self) -> str:
+        parts = " · ".join(f"{name} {ms:.0f}" for name, ms in self.ms_per_export.items())
+        return f"{parts} = {self.total_ms:.0f}"
 
 
 def _cpu_s(pids: Sequence[int]) -> float:

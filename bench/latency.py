@@ -301,6 +301,7 @@ class Measured:
     rate_2: float = 0.0
     #: CPU per export by process in the 1-worker burst: what bounds 2 workers' jobs/s.
     cpu_1: CpuBudget | None = None
+    cpu_2: CpuBudget | None = None
     #: 2 CPU-bound processes' throughput over one's, measured beside the bursts.
     machine_scaling: float = 0.0
     floor_ms: float = 0.0
@@ -355,7 +356,8 @@ def measure_ours(stack: Stack, args: argparse.Namespace, into: Measured) -> None
         into.rate_1 = burst(stack, args.burst, fresh=True)
     into.machine_scaling = machine_scaling()
     workers += stack.workers(ROOT, 1)
-    into.rate_2 = burst(stack, args.burst, fresh=True)
+    with CpuBudget.over(stack.cpu_groups(workers), args.burst) as into.cpu_2:
+        into.rate_2 = burst(stack, args.burst, fresh=True)
     stack.stop(workers)
 
 

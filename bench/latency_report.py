@@ -30,6 +30,7 @@ class Run(Protocol):
     rate_1: float
     rate_2: float
     cpu_1: CpuBudget | None
+    cpu_2: CpuBudget | None
     machine_scaling: float
     floor_ms: float
 
@@ -126,6 +127,8 @@ def print_floor_and_bursts(run: Run, burst: int) -> None:
     )
     if run.cpu_1 is not None:
         print(f"  {run.cpu_1.line(run.rate_1)}")
+        if run.cpu_2 is not None:
+            print(f"  {run.cpu_2.line_beside(run.cpu_1, run.rate_2, workers=2)}")
     print(
         f"  this machine, now: 2 processes running a CPU-bound loop get "
         f"{run.machine_scaling:.2f}× the work of one"
