@@ -28,9 +28,13 @@ and is not counted.
 
 Printed: the mode, Payload's version and the commit; p50/p90 POST → succeeded per row and
 per stage (the jobs' own timings; `other` is what no stage covers: the POST, hearing the end);
-each issue #18 target with the figure measured and met/MISSED. The machine is shared:
-compare ratios from one run. Exits 1 on a correctness failure only (an export that fails,
-a re-export not `reused`, new Media during re-exports); a missed figure is printed.
+each issue #18 target with the figure measured and met/MISSED. Each burst's CPU per export
+by process tells why 2 workers fall short of a speedup: jobs/s is cores busy over CPU per
+export, so the 2-worker line is followed by the cores busy the target would need (one
+worker already keeps more than one core busy: the web process, Payload and Redis work
+beside it). The machine is shared: compare ratios from one run. Exits 1 on a correctness
+failure only (an export that fails, a re-export not `reused`, new Media during
+re-exports); a missed figure is printed.
 """
 
 from __future__ import annotations

@@ -168,7 +168,20 @@ def print_targets(run: Run, targets: Targets) -> bool:
         f"{speedup:.2f}×",
         speedup >= targets.two_workers,
     )
+    if run.cpu_1 is not None and run.cpu_2 is not None:
+        print(f"    {_cores_needed(run.cpu_1, run.cpu_2, run.rate_1, targets.two_workers)}")
     return print_correctness(run)
+
+
+def _cores_needed(one: CpuBudget, two: CpuBudget, rate_1: float, speedup: float) -> str:
+    """jobs/s = cores busy / CPU per export, so a speedup needs this many cores busy."""
+    busy_1 = rate_1 * one.total_ms / 1000
+    inflation = two.total_ms / one.total_ms
+    return (
+        f"{speedup}× needs {speedup * busy_1 * inflation:.2f} cores busy with 2 workers: "
+        f"1 worker kept {busy_1:.2f} busy (web, Payload, Redis beside it), and an export "
+        f"took {inflation:.2f}× the CPU with 2"
+    )
 
 
 def _target(name: str, figure: str, met: bool) -> None:
