@@ -18,7 +18,8 @@ cell or a box, which reaches the contents as it is drawn) is not lost: the conte
 differ after the second build, and ReportLab builds a third. That costs one more build
 for such a document, and the result is the same.
 
-Saves ~15% of a brief's render (`bench/latency.py`'s floor, `bench/pdf_brief.py`).
+It saves 15–20% of a brief's render CPU (the dev brief, renders alternating with and
+without it: 174 against 206 ms, 205 against 266 ms).
 """
 
 from __future__ import annotations
