@@ -72,6 +72,14 @@ def docs_digest(docs: Iterable[Any]) -> str:
     return digest.hexdigest()
 
 
+def other_params(params: Mapping[str, Any], *validated: str) -> dict[str, Any]:
+    """The request's params but `options` and the `validated` ones: those a kind puts in
+    its fingerprint as validated (defaults filled in, `fresh` left out), so that `{}` and
+    the defaults spelled out are the same result."""
+    left_out = {"options", *validated}
+    return {k: v for k, v in params.items() if k not in left_out}
+
+
 def wants_fresh(params: Mapping[str, Any]) -> bool:
     """`options.fresh: true` asks for a new render whatever was done before."""
     options = params.get("options")

@@ -27,14 +27,15 @@ def download_media(ctx: ExportContext, media: Media, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     extension = mimetypes.guess_extension(media.mime_type or "") or ""
     target = folder / safe_component(f"{media.id}{extension}")
-    return media_cache.fetch(ctx, media, target, lambda path: _stream_to(ctx, media, path))
+    url = media.url
+    return media_cache.fetch(
+        ctx, media, target, lambda path: _stream_to(ctx, media, url, max_bytes, path)
+    )
 
 
-def _stream_to(ctx: ExportContext, media: Media, path: Path) -> None:
-    assert media.url is not None
-    max_bytes = ctx.settings.limits.max_file_bytes
+def _stream_to(ctx: ExportContext, media: Media, url: str, max_bytes: int, path: Path) -> None:
     try:
-        with ctx.cms.stream(media.url) as response, path.open("wb") as out:
+        with ctx.cms.stream(url) as response, path.open("wb") as out:
             chunks = iter_checked(
                 response, url=response.url, max_bytes=max_bytes, expected_size=media.filesize
             )

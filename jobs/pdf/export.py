@@ -57,7 +57,7 @@ def depends_on(ctx: ExportContext) -> dict[str, Any]:
     return {
         "data": fingerprint.docs_digest([project.to_json(), *(s.to_json() for s in scripts)]),
         # Options as validated (defaults filled in), so `{}` and `{"paperSize": "A4"}` match.
-        "params": {k: v for k, v in ctx.job.params.items() if k != "options"},
+        "params": fingerprint.other_params(ctx.job.params),
         "options": found.options.model_dump(exclude={"fresh"}),
         "template": fingerprint.files_digest([*template_dirs, FONTS_DIR]),
         "renderer": fingerprint.renderer_versions(),

@@ -42,7 +42,7 @@ def depends_on(ctx: ExportContext) -> dict[str, Any]:
     media documents (their sha256, size and updatedAt), the timeline, preset and engine."""
     return {
         "data": fingerprint.docs_digest([_project(ctx).to_json()]),
-        "params": {k: v for k, v in ctx.job.params.items() if k != "options"},
+        "params": fingerprint.other_params(ctx.job.params),
         # As validated (defaults filled in), so `{}`, `{"fresh": true}` and `{"draft": false}`
         # are the same video.
         "content": content_options(ctx.job.params).model_dump(exclude={"fresh"}),

@@ -155,7 +155,7 @@ def depends_on(ctx: ExportContext) -> dict[str, Any]:
     parts: dict[str, Any] = {
         "data": fingerprint.docs_digest(docs),
         # The spec as validated (defaults filled in), so `{}` and `{"format": "zip"}` match.
-        "params": {k: v for k, v in ctx.job.params.items() if k not in ("options", "includeMedia")},
+        "params": fingerprint.other_params(ctx.job.params, "includeMedia"),
         "spec": [spec.archive_format, spec.include_media, spec.include_pdf],
         "content": content.model_dump(exclude={"fresh"}),
         "bundle": BUNDLE_FORMAT_VERSION,
