@@ -54,6 +54,11 @@ def totals(states: Sequence[JobState]) -> list[float]:
     return [s.timings["total"] for s in states]
 
 
+def render_p50(run: Run) -> float:
+    """The fresh PDFs' render stage, p50 ms."""
+    return p([s.timings.get("render", 0.0) for s in run.fresh["pdf"]], 0.5)
+
+
 def commit(root: Path) -> str:
     """The checkout's short commit, `+changes` when tracked files differ from it."""
     head = subprocess.run(
@@ -114,7 +119,7 @@ def print_payload_calls(run: Run) -> None:
 
 
 def print_floor_and_bursts(run: Run, burst: int) -> None:
-    render = p([s.timings.get("render", 0.0) for s in run.fresh["pdf"]], 0.5)
+    render = render_p50(run)
     print(
         f"pdf render stage p50 {render:.0f} ms; warm in-process render of the same brief "
         f"(just before and after that row) {run.floor_ms:.0f} ms"
@@ -147,7 +152,7 @@ def print_targets(run: Run, targets: Targets) -> bool:
         f"{pdf:.0f} ms",
         pdf <= targets.pdf_p50_ms,
     )
-    render = p([s.timings.get("render", 0.0) for s in run.fresh["pdf"]], 0.5) / run.floor_ms
+    render = render_p50(run) / run.floor_ms
     _target(
         f"render stage ≤ {targets.render_over_floor}× warm in-process render",
         f"{render:.2f}×",
